@@ -1,0 +1,67 @@
+//! The `tocsin` command line (clap). Each command is a thin layer over the library.
+
+mod demo;
+mod plugin;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// tocsin: a help-desk event engine whose actions run in WebAssembly sandboxes.
+#[derive(Parser)]
+#[command(name = "tocsin", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install the built-in plugins, load sample rules, send sample events, show what ran.
+    Demo(demo::DemoArgs),
+    /// Work with plugin components.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+}
+
+/// Default data directory.
+pub const DEFAULT_DATA_DIR: &str = "tocsin-data";
+
+/// Parses arguments, runs the command, prints errors with their causes.
+pub fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Demo(args) => demo::run(args).await,
+            Command::Plugin(cmd) => plugin::run(cmd).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TOCSIN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn default_data() -> PathBuf {
+    PathBuf::from(DEFAULT_DATA_DIR)
+}

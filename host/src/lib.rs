@@ -1,0 +1,24 @@
+//! # tocsin
+//!
+//! A help-desk event engine. A help desk sends events (a ticket was created, a
+//! chat went idle); admins and agents keep rules (category, event type,
+//! actions); the host matches events to rules and runs **every** action inside
+//! a sandboxed WebAssembly component, enforcing deadlines, memory caps and
+//! capability grants itself.
+//!
+//! ## Layout (one module per box of the data flow)
+//! - [`rules`]: the stored rule definitions.
+//! - [`matcher`]: which enabled rules an event fires.
+//! - [`plugins`]: the WebAssembly runtime, manifests, grants, the registry.
+//! - [`store`]: sled, one data directory: rules, events, queued mail and commands.
+//! - [`event`]: what the help desk sends.
+//! - [`dispatch`]: turns a firing into invocations (digest or per item) and runs them.
+//! - [`cli`]: the `tocsin` command line.
+
+pub mod cli;
+pub mod dispatch;
+pub mod event;
+pub mod matcher;
+pub mod plugins;
+pub mod rules;
+pub mod store;

@@ -1,0 +1,297 @@
+//! Capability grants: what an admin allows one plugin to do.
+//!
+//! Everything is denied by default ([`Grants::default`]): no directory, no
+//! outbound HTTP, no mail, no help-desk command. Limits (memory, deadline,
+//! concurrency) always have a value. This module knows nothing of wasmtime; the
+//! runtime reads it when it builds a store and when a host call arrives.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default memory cap of one invocation.
+pub const DEFAULT_MEMORY_MIB: u32 = 64;
+/// Highest memory cap a grant may set (the pooling allocator reserves this per slot).
+pub const MAX_MEMORY_MIB: u32 = 1024;
+/// Default deadline of one invocation.
+pub const DEFAULT_DEADLINE_MS: u64 = 5_000;
+
+/// What one plugin may do. Deny by default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Grants {
+    /// One directory the plugin sees as `/data`. By default there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<DirectoryGrant>,
+    /// Hosts the plugin may call over `wasi:http` (`api.example.com`,
+    /// `*.example.com`, `hooks.example.com:8443`). By default none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http: Vec<String>,
+    /// Whether the plugin may queue mail. By default no.
+    #[serde(default)]
+    pub mail: bool,
+    /// Help-desk commands the plugin may submit (`set-status`, or `*`). By default none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub helpdesk: Vec<String>,
+    /// Memory cap per invocation, MiB.
+    #[serde(default = "default_memory")]
+    pub memory_mib: u32,
+    /// Deadline per invocation, milliseconds.
+    #[serde(default = "default_deadline")]
+    pub deadline_ms: u64,
+}
+
+fn default_memory() -> u32 {
+    DEFAULT_MEMORY_MIB
+}
+
+fn default_deadline() -> u64 {
+    DEFAULT_DEADLINE_MS
+}
+
+impl Default for Grants {
+    fn default() -> Self {
+        Grants {
+            directory: None,
+            http: Vec::new(),
+            mail: false,
+            helpdesk: Vec::new(),
+            memory_mib: DEFAULT_MEMORY_MIB,
+            deadline_ms: DEFAULT_DEADLINE_MS,
+        }
+    }
+}
+
+/// A directory grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DirectoryGrant {
+    /// Host path of the directory.
+    pub path: PathBuf,
+    /// Read-only or read-write.
+    #[serde(default)]
+    pub access: Access,
+}
+
+/// How a granted directory may be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Access {
+    /// Files can be read, nothing written.
+    #[default]
+    ReadOnly,
+    /// Files can be read, created and written.
+    ReadWrite,
+}
+
+impl Access {
+    /// As written in grants.
+    pub fn name(self) -> &'static str {
+        match self {
+            Access::ReadOnly => "read-only",
+            Access::ReadWrite => "read-write",
+        }
+    }
+}
+
+/// A grant value that makes no sense.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum GrantError {
+    /// The memory cap is 0 or above the maximum.
+    #[error("grants.memory-mib: {0} is not accepted; use 1 to {MAX_MEMORY_MIB}")]
+    Memory(u32),
+    /// The deadline is 0.
+    #[error("grants.deadline-ms: 0 is not accepted; use a positive number of milliseconds")]
+    Deadline,
+    /// A host pattern is malformed.
+    #[error("grants.http[{index}]: {pattern:?} is not a host pattern; use `host`, `*.domain` or `host:port`")]
+    HttpPattern {
+        /// Position in the list.
+        index: usize,
+        /// The pattern as given.
+        pattern: String,
+    },
+}
+
+impl Grants {
+    /// Checks the values; errors name the field and what is accepted.
+    pub fn validate(&self) -> Result<(), GrantError> {
+        if self.memory_mib == 0 || self.memory_mib > MAX_MEMORY_MIB {
+            return Err(GrantError::Memory(self.memory_mib));
+        }
+        if self.deadline_ms == 0 {
+            return Err(GrantError::Deadline);
+        }
+        for (index, pattern) in self.http.iter().enumerate() {
+            if !valid_host_pattern(pattern) {
+                return Err(GrantError::HttpPattern {
+                    index,
+                    pattern: pattern.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Memory cap in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        self.memory_mib as usize * 1024 * 1024
+    }
+
+    /// Deadline as a duration.
+    pub fn deadline(&self) -> Duration {
+        Duration::from_millis(self.deadline_ms)
+    }
+
+    /// Whether a help-desk command is granted.
+    pub fn allows_command(&self, name: &str) -> bool {
+        self.helpdesk.iter().any(|c| c == "*" || c == name)
+    }
+
+    /// Whether an outbound HTTP request to `host` (and `port`) is granted.
+    /// Hosts compare case-insensitively; `*.example.com` matches subdomains only.
+    pub fn allows_http(&self, host: &str, port: u16) -> bool {
+        let host = host.to_ascii_lowercase();
+        self.http.iter().any(|pattern| {
+            let pattern = pattern.to_ascii_lowercase();
+            let (pat_host, pat_port) = match pattern.rsplit_once(':') {
+                Some((h, p)) => (h.to_string(), p.parse::<u16>().ok()),
+                None => (pattern.clone(), None),
+            };
+            if pat_port.is_some_and(|p| p != port) {
+                return false;
+            }
+            match pat_host.strip_prefix("*.") {
+                Some(domain) => host.ends_with(&format!(".{domain}")),
+                None => host == pat_host,
+            }
+        })
+    }
+}
+
+fn valid_host_pattern(pattern: &str) -> bool {
+    let (host, port) = match pattern.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (pattern, None),
+    };
+    if port.is_some_and(|p| p.parse::<u16>().map_or(true, |p| p == 0)) {
+        return false;
+    }
+    let host = host.strip_prefix("*.").unwrap_or(host);
+    !host.is_empty()
+        && !host.contains('*')
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_denies_everything() {
+        let g = Grants::default();
+        assert!(g.directory.is_none());
+        assert!(!g.mail);
+        assert!(!g.allows_http("example.com", 443));
+        assert!(!g.allows_command("set-status"));
+        assert_eq!(g.memory_mib, DEFAULT_MEMORY_MIB);
+    }
+
+    #[test]
+    fn exact_host_matches_any_port_without_port_pattern() {
+        let g = Grants {
+            http: vec!["API.example.com".into()],
+            ..Grants::default()
+        };
+        assert!(g.allows_http("api.example.com", 443));
+        assert!(g.allows_http("api.EXAMPLE.com", 80));
+        assert!(!g.allows_http("example.com", 443));
+        assert!(!g.allows_http("evil-api.example.com", 443));
+    }
+
+    #[test]
+    fn wildcard_matches_subdomains_only() {
+        let g = Grants {
+            http: vec!["*.example.com".into()],
+            ..Grants::default()
+        };
+        assert!(g.allows_http("a.example.com", 443));
+        assert!(g.allows_http("a.b.example.com", 443));
+        assert!(!g.allows_http("example.com", 443));
+        assert!(!g.allows_http("badexample.com", 443));
+    }
+
+    #[test]
+    fn port_pattern_restricts_port() {
+        let g = Grants {
+            http: vec!["hooks.example.com:8443".into()],
+            ..Grants::default()
+        };
+        assert!(g.allows_http("hooks.example.com", 8443));
+        assert!(!g.allows_http("hooks.example.com", 443));
+    }
+
+    #[test]
+    fn command_grants() {
+        let g = Grants {
+            helpdesk: vec!["set-status".into()],
+            ..Grants::default()
+        };
+        assert!(g.allows_command("set-status"));
+        assert!(!g.allows_command("transfer"));
+        let all = Grants {
+            helpdesk: vec!["*".into()],
+            ..Grants::default()
+        };
+        assert!(all.allows_command("transfer"));
+    }
+
+    #[test]
+    fn validate_names_the_field() {
+        let g = Grants {
+            memory_mib: 0,
+            ..Grants::default()
+        };
+        assert!(g.validate().unwrap_err().to_string().contains("memory-mib"));
+        let g = Grants {
+            http: vec!["ok.com".into(), "bad host".into()],
+            ..Grants::default()
+        };
+        let err = g.validate().unwrap_err().to_string();
+        assert!(err.contains("grants.http[1]"), "{err}");
+        let g = Grants {
+            http: vec!["a.com:0".into()],
+            ..Grants::default()
+        };
+        assert!(g.validate().is_err());
+        let g = Grants {
+            http: vec!["a.*.com".into()],
+            ..Grants::default()
+        };
+        assert!(g.validate().is_err());
+        assert!(Grants::default().validate().is_ok());
+    }
+
+    #[test]
+    fn parses_from_toml_with_defaults() {
+        let g: Grants = toml::from_str(
+            r#"
+            mail = true
+            http = ["*.example.com"]
+            [directory]
+            path = "/tmp/x"
+            access = "read-write"
+            "#,
+        )
+        .unwrap();
+        assert!(g.mail);
+        assert_eq!(g.directory.unwrap().access, Access::ReadWrite);
+        assert_eq!(g.deadline_ms, DEFAULT_DEADLINE_MS);
+        let err = toml::from_str::<Grants>("fuel = 3")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("fuel"), "{err}");
+    }
+}

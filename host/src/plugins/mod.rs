@@ -1,0 +1,27 @@
+//! Plugins: the WebAssembly runtime that runs every action, and what surrounds it.
+//!
+//! - [`bindings`]: the generated bindings of `wit/plugin.wit` (every `bindgen!`).
+//! - [`manifest`]: the plugin manifest and the contract compatibility rule.
+//! - [`grants`]: capabilities an admin grants, deny by default (no wasmtime here).
+//! - [`runtime`]: engine, loading and checking components, invoking them under
+//!   a deadline and a memory cap.
+//! - [`registry`]: the installed plugins by id, with their grants.
+//! - `state`: the per-invocation store and the host side of the imports.
+//!
+//! **Invariant:** a plugin sees only what its grants allow: no directory, no
+//! outbound HTTP, no mail and no help-desk command unless granted.
+
+pub mod bindings;
+pub mod error;
+pub mod grants;
+pub mod manifest;
+pub mod registry;
+pub mod runtime;
+mod state;
+
+pub use error::{InvokeError, LoadError};
+pub use grants::{Access, DirectoryGrant, Grants};
+pub use manifest::{Manifest, World};
+pub use registry::{Installed, Registry};
+pub use runtime::{LoadedPlugin, Runtime, RuntimeConfig};
+pub use state::{is_public, Outbound, GUEST_DIR};

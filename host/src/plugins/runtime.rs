@@ -1,0 +1,484 @@
+//! The plugin runtime: one wasmtime [`Engine`] with the pooling allocator, a
+//! compiled component and an `InstancePre` per loaded plugin version, and a
+//! fresh store per invocation with an epoch deadline, a memory cap and only
+//! the capabilities its grants allow.
+
+use super::bindings::{
+    self, action, provider, Invocation, Outcome, PluginInfo, ProviderRequest, Variable,
+};
+use super::error::{InvokeError, LoadError};
+use super::grants::{Grants, MAX_MEMORY_MIB};
+use super::manifest::{Manifest, World};
+use super::state::{InvocationState, Outbound};
+use anyhow::Context as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+
+/// How often the epoch advances; deadlines are counted in these ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Settings of the runtime as a whole.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Instances that may exist at once (pool slots).
+    pub max_instances: u32,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig { max_instances: 128 }
+    }
+}
+
+/// A plugin version, compiled and linked, ready to instantiate.
+pub struct LoadedPlugin {
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// What its `describe` returned (for providers: id and version, no actions).
+    pub info: PluginInfo,
+    pre: Pre,
+}
+
+enum Pre {
+    Action(action::ActionPluginPre<InvocationState>),
+    Provider(provider::ExternalProviderPre<InvocationState>),
+}
+
+impl LoadedPlugin {
+    /// Plugin id.
+    pub fn id(&self) -> &str {
+        &self.manifest.id
+    }
+
+    /// Whether the plugin provides an action with this id.
+    pub fn has_action(&self, action: &str) -> bool {
+        self.info.actions.iter().any(|a| a.id == action)
+    }
+}
+
+/// The runtime. Cheap to share behind an `Arc`; drops its epoch ticker with it.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<InvocationState>,
+    outbound: Arc<dyn Outbound>,
+    _ticker: EpochTicker,
+}
+
+impl Runtime {
+    /// Builds the engine, the linker and the epoch ticker.
+    pub fn new(config: RuntimeConfig, outbound: Arc<dyn Outbound>) -> anyhow::Result<Runtime> {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(config.max_instances)
+            .total_core_instances(config.max_instances * 4)
+            .total_memories(config.max_instances * 2)
+            .total_tables(config.max_instances * 4)
+            .total_stacks(config.max_instances)
+            .max_memory_size(MAX_MEMORY_MIB as usize * 1024 * 1024);
+        let mut wasm = Config::new();
+        wasm.wasm_component_model(true)
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&wasm)
+            .map_err(anyhow::Error::from)
+            .context("creating the wasmtime engine")?;
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("linking WASI")?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("linking wasi:http")?;
+        action::tocsin::plugin::types::add_to_linker::<_, HasSelf<_>>(&mut linker, own)
+            .map_err(anyhow::Error::from)?;
+        bindings::logging::add_to_linker::<_, HasSelf<_>>(&mut linker, own)
+            .map_err(anyhow::Error::from)?;
+        bindings::mail::add_to_linker::<_, HasSelf<_>>(&mut linker, own)
+            .map_err(anyhow::Error::from)?;
+        bindings::helpdesk::add_to_linker::<_, HasSelf<_>>(&mut linker, own)
+            .map_err(anyhow::Error::from)?;
+
+        let ticker = EpochTicker::start(engine.clone()).context("starting the epoch thread")?;
+        Ok(Runtime {
+            engine,
+            linker,
+            outbound,
+            _ticker: ticker,
+        })
+    }
+
+    /// Compiles and checks a plugin: a component (not a core module), of the
+    /// manifest's world, importing only what the manifest requests, whose
+    /// `describe` agrees with the manifest.
+    pub async fn load(&self, manifest: Manifest, bytes: &[u8]) -> Result<LoadedPlugin, LoadError> {
+        let plugin = manifest.id.clone();
+        if is_core_module(bytes) {
+            return Err(LoadError::CoreModule { plugin });
+        }
+        let component =
+            Component::new(&self.engine, bytes).map_err(|e| LoadError::NotAComponent {
+                plugin: plugin.clone(),
+                reason: format!("{e:#}"),
+            })?;
+        self.check_world(&manifest, &component)?;
+        self.check_imports(&manifest, &component)?;
+        let other = |source: wasmtime::Error| LoadError::Other {
+            plugin: plugin.clone(),
+            source: source.into(),
+        };
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(other)?;
+        let pre = match manifest.world {
+            World::ActionPlugin => Pre::Action(
+                action::ActionPluginPre::new(instance_pre)
+                    .map_err(|e| wrong_world(&manifest, e))?,
+            ),
+            World::ExternalProvider => Pre::Provider(
+                provider::ExternalProviderPre::new(instance_pre)
+                    .map_err(|e| wrong_world(&manifest, e))?,
+            ),
+        };
+        let mut loaded = LoadedPlugin {
+            info: PluginInfo {
+                id: plugin.clone(),
+                version: manifest.version.clone(),
+                actions: Vec::new(),
+            },
+            manifest,
+            pre,
+        };
+        loaded.info = self.describe(&loaded).await?;
+        check_describe(&loaded)?;
+        Ok(loaded)
+    }
+
+    fn check_world(&self, manifest: &Manifest, component: &Component) -> Result<(), LoadError> {
+        let ty = component.component_type();
+        let exports: Vec<&str> = ty.exports(&self.engine).map(|(name, _)| name).collect();
+        let expected = manifest.world;
+        if exports.contains(&expected.distinctive_export()) {
+            return Ok(());
+        }
+        let other = match expected {
+            World::ActionPlugin => World::ExternalProvider,
+            World::ExternalProvider => World::ActionPlugin,
+        };
+        let detail = if exports.contains(&other.distinctive_export()) {
+            format!(
+                "it exports `{}`, so it is an {} (set `world = \"{}\"` in its manifest if that is intended)",
+                other.distinctive_export(),
+                other.name(),
+                other.name()
+            )
+        } else {
+            format!(
+                "it has no `{}` export (its exports: {})",
+                expected.distinctive_export(),
+                if exports.is_empty() {
+                    "none".to_string()
+                } else {
+                    exports.join(", ")
+                }
+            )
+        };
+        Err(LoadError::WrongWorld {
+            plugin: manifest.id.clone(),
+            expected: expected.name(),
+            detail,
+        })
+    }
+
+    fn check_imports(&self, manifest: &Manifest, component: &Component) -> Result<(), LoadError> {
+        let ty = component.component_type();
+        let caps = &manifest.capabilities;
+        for (import, _) in ty.imports(&self.engine) {
+            let interface = import.split('@').next().unwrap_or(import);
+            let needs = match interface {
+                "tocsin:plugin/types" | "tocsin:plugin/logging" => None,
+                "tocsin:plugin/mail" => (!caps.mail).then_some("mail"),
+                "tocsin:plugin/helpdesk" => caps.helpdesk.is_empty().then_some("helpdesk"),
+                i if i.starts_with("wasi:http/") => (!caps.http).then_some("http"),
+                i if i.starts_with("wasi:") => None,
+                _ => {
+                    return Err(LoadError::UnknownImport {
+                        plugin: manifest.id.clone(),
+                        import: import.to_string(),
+                    })
+                }
+            };
+            if let Some(capability) = needs {
+                return Err(LoadError::UndeclaredImport {
+                    plugin: manifest.id.clone(),
+                    import: import.to_string(),
+                    capability,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn describe(&self, plugin: &LoadedPlugin) -> Result<PluginInfo, LoadError> {
+        let grants = Arc::new(Grants::default());
+        let mut store = self
+            .store(plugin, "describe".into(), grants.clone())
+            .map_err(|source| LoadError::Other {
+                plugin: plugin.id().to_string(),
+                source,
+            })?;
+        let fail = |e: wasmtime::Error| LoadError::Describe {
+            plugin: plugin.id().to_string(),
+            problem: format!("failed: {}", fault(plugin.id(), &grants, &None, e)),
+        };
+        let info = match &plugin.pre {
+            Pre::Action(pre) => {
+                let instance = pre.instantiate_async(&mut store).await.map_err(fail)?;
+                instance.call_describe(&mut store).await.map_err(fail)?
+            }
+            Pre::Provider(pre) => {
+                let instance = pre.instantiate_async(&mut store).await.map_err(fail)?;
+                let p = instance.call_describe(&mut store).await.map_err(fail)?;
+                PluginInfo {
+                    id: p.id,
+                    version: p.version,
+                    actions: Vec::new(),
+                }
+            }
+        };
+        Ok(info)
+    }
+
+    fn store(
+        &self,
+        plugin: &LoadedPlugin,
+        invocation: String,
+        grants: Arc<Grants>,
+    ) -> anyhow::Result<Store<InvocationState>> {
+        let deadline_ticks = (grants.deadline().as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        let state = InvocationState::new(
+            plugin.id().into(),
+            invocation,
+            grants,
+            self.outbound.clone(),
+        )?;
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_epoch_deadline(deadline_ticks);
+        store.epoch_deadline_trap();
+        Ok(store)
+    }
+
+    /// Runs one invocation of an action plugin in a fresh instance.
+    pub async fn invoke(
+        &self,
+        plugin: &LoadedPlugin,
+        grants: Arc<Grants>,
+        invocation: Invocation,
+    ) -> Result<Outcome, InvokeError> {
+        let Pre::Action(pre) = &plugin.pre else {
+            return Err(InvokeError::Unavailable {
+                plugin: plugin.id().to_string(),
+                message: "is an external provider, not an action plugin".into(),
+            });
+        };
+        if !plugin.has_action(&invocation.action) {
+            return Err(InvokeError::Unavailable {
+                plugin: plugin.id().to_string(),
+                message: format!("has no action `{}`", invocation.action),
+            });
+        }
+        let span = tracing::info_span!("invocation", plugin = plugin.id(), invocation = %invocation.id, action = %invocation.action);
+        let _enter = span.enter();
+        let mut store = self
+            .store(plugin, invocation.id.clone(), grants.clone())
+            .map_err(|e| InvokeError::Unavailable {
+                plugin: plugin.id().to_string(),
+                message: format!("{e:#}"),
+            })?;
+        let result = self
+            .guarded(&grants, async {
+                let instance = pre.instantiate_async(&mut store).await?;
+                instance.call_run(&mut store, &invocation).await
+            })
+            .await;
+        store.data().flush_output();
+        let refused = store.data().limiter.refused;
+        match result {
+            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Err(failure)) => Err(InvokeError::Failed {
+                plugin: plugin.id().to_string(),
+                failure,
+            }),
+            Err(e) => Err(fault(plugin.id(), &grants, &refused, e)),
+        }
+    }
+
+    /// Hands an event to an external provider; returns its output variables.
+    pub async fn notify(
+        &self,
+        plugin: &LoadedPlugin,
+        grants: Arc<Grants>,
+        request: ProviderRequest,
+    ) -> Result<Vec<Variable>, InvokeError> {
+        let Pre::Provider(pre) = &plugin.pre else {
+            return Err(InvokeError::Unavailable {
+                plugin: plugin.id().to_string(),
+                message: "is an action plugin, not an external provider".into(),
+            });
+        };
+        let mut store = self
+            .store(plugin, request.id.clone(), grants.clone())
+            .map_err(|e| InvokeError::Unavailable {
+                plugin: plugin.id().to_string(),
+                message: format!("{e:#}"),
+            })?;
+        let result = self
+            .guarded(&grants, async {
+                let instance = pre.instantiate_async(&mut store).await?;
+                instance.call_notify(&mut store, &request).await
+            })
+            .await;
+        store.data().flush_output();
+        let refused = store.data().limiter.refused;
+        match result {
+            Ok(Ok(vars)) => Ok(vars),
+            Ok(Err(failure)) => Err(InvokeError::Failed {
+                plugin: plugin.id().to_string(),
+                failure,
+            }),
+            Err(e) => Err(fault(plugin.id(), &grants, &refused, e)),
+        }
+    }
+
+    /// Bounds a call in wall-clock time too: the epoch deadline stops guest
+    /// code, this also stops a host call (HTTP, say) that never returns.
+    async fn guarded<T>(
+        &self,
+        grants: &Grants,
+        call: impl std::future::Future<Output = wasmtime::Result<T>>,
+    ) -> wasmtime::Result<T> {
+        let limit = grants.deadline() + Duration::from_millis(250);
+        match tokio::time::timeout(limit, call).await {
+            Ok(result) => result,
+            Err(_) => Err(wasmtime::Error::new(wasmtime::Trap::Interrupt)),
+        }
+    }
+}
+
+/// The store data itself serves the tocsin imports.
+fn own(state: &mut InvocationState) -> &mut InvocationState {
+    state
+}
+
+/// Names the fault that ended an invocation.
+fn fault(
+    plugin: &str,
+    grants: &Grants,
+    refused: &Option<usize>,
+    e: wasmtime::Error,
+) -> InvokeError {
+    let plugin = plugin.to_string();
+    if let Some(wanted) = refused {
+        return InvokeError::MemoryCap {
+            plugin,
+            cap_mib: grants.memory_mib,
+            wanted_mib: (*wanted as u64).div_ceil(1024 * 1024),
+        };
+    }
+    if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
+        if *trap == wasmtime::Trap::Interrupt {
+            return InvokeError::Deadline {
+                plugin,
+                deadline_ms: grants.deadline_ms,
+            };
+        }
+    }
+    InvokeError::Trap {
+        plugin,
+        message: format!("{e:#}"),
+    }
+}
+
+fn wrong_world(manifest: &Manifest, e: wasmtime::Error) -> LoadError {
+    LoadError::WrongWorld {
+        plugin: manifest.id.clone(),
+        expected: manifest.world.name(),
+        detail: format!("{e:#}"),
+    }
+}
+
+/// Checks that `describe` agrees with the manifest and is well formed.
+fn check_describe(plugin: &LoadedPlugin) -> Result<(), LoadError> {
+    let problem = |problem: String| LoadError::Describe {
+        plugin: plugin.id().to_string(),
+        problem,
+    };
+    let info = &plugin.info;
+    if info.id != plugin.manifest.id {
+        return Err(problem(format!(
+            "says id `{}` but the manifest says `{}`",
+            info.id, plugin.manifest.id
+        )));
+    }
+    if info.version != plugin.manifest.version {
+        return Err(problem(format!(
+            "says version `{}` but the manifest says `{}`",
+            info.version, plugin.manifest.version
+        )));
+    }
+    if plugin.manifest.world == World::ActionPlugin && info.actions.is_empty() {
+        return Err(problem("lists no actions".into()));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, action) in info.actions.iter().enumerate() {
+        if !seen.insert(action.id.as_str()) {
+            return Err(problem(format!(
+                "actions[{i}].id `{}` is listed twice",
+                action.id
+            )));
+        }
+        if action.modes.is_empty() {
+            return Err(problem(format!(
+                "actions[{i}].modes is empty; list digest, per-item or both"
+            )));
+        }
+        if serde_json::from_str::<serde_json::Value>(&action.settings_schema).is_err() {
+            return Err(problem(format!("actions[{i}].settings-schema is not JSON")));
+        }
+    }
+    Ok(())
+}
+
+/// Whether the bytes carry the header of a core module (version 1) rather
+/// than a component (version 0x0d, layer 1).
+fn is_core_module(bytes: &[u8]) -> bool {
+    bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[4..8] == [1, 0, 0, 0]
+}
+
+/// Advances the engine's epoch every tick until dropped.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    fn start(engine: Engine) -> std::io::Result<EpochTicker> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::Builder::new()
+            .name("tocsin-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })?;
+        Ok(EpochTicker { stop })
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}

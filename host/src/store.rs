@@ -1,0 +1,179 @@
+//! Storage: one sled database in one data directory (default `./tocsin-data`).
+//!
+//! Trees: `rules` (id → rule JSON), `events` (id → event JSON), `mail`
+//! (queued messages from plugins) and `commands` (queued help-desk commands).
+//! Queue keys are sled's monotonic ids, big-endian, so they sort in order.
+
+use crate::event::Event;
+use crate::plugins::bindings::{helpdesk, mail};
+use crate::plugins::Outbound;
+use crate::rules::Rule;
+use anyhow::Context as _;
+use serde_json::json;
+use std::path::Path;
+
+/// The data directory's database.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    rules: sled::Tree,
+    events: sled::Tree,
+    mail: sled::Tree,
+    commands: sled::Tree,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> anyhow::Result<Store> {
+        let db = sled::open(dir)
+            .with_context(|| format!("opening the data directory {}", dir.display()))?;
+        Ok(Store {
+            rules: db.open_tree("rules")?,
+            events: db.open_tree("events")?,
+            mail: db.open_tree("mail")?,
+            commands: db.open_tree("commands")?,
+            db,
+        })
+    }
+
+    /// Replaces every rule with `rules`.
+    pub fn replace_rules(&self, rules: &[Rule]) -> anyhow::Result<()> {
+        self.rules.clear()?;
+        for rule in rules {
+            self.rules
+                .insert(rule.id.as_bytes(), serde_json::to_vec(rule)?)?;
+        }
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Every rule, by id.
+    pub fn rules(&self) -> anyhow::Result<Vec<Rule>> {
+        self.rules
+            .iter()
+            .values()
+            .map(|v| serde_json::from_slice(&v?).context("a stored rule is unreadable"))
+            .collect()
+    }
+
+    /// Stores an event, assigning an id when it has none; returns the id.
+    pub fn record_event(&self, event: &mut Event) -> anyhow::Result<String> {
+        let id = match &event.id {
+            Some(id) => id.clone(),
+            None => format!("ev-{}", self.db.generate_id()?),
+        };
+        event.id = Some(id.clone());
+        self.events
+            .insert(id.as_bytes(), serde_json::to_vec(event)?)?;
+        self.db.flush()?;
+        Ok(id)
+    }
+
+    /// Number of stored events.
+    pub fn event_count(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Queued mail, oldest first, as JSON.
+    pub fn queued_mail(&self) -> anyhow::Result<Vec<serde_json::Value>> {
+        read_queue(&self.mail)
+    }
+
+    /// Queued help-desk commands, oldest first, as JSON.
+    pub fn queued_commands(&self) -> anyhow::Result<Vec<serde_json::Value>> {
+        read_queue(&self.commands)
+    }
+
+    fn enqueue(
+        &self,
+        tree: &sled::Tree,
+        prefix: &str,
+        value: serde_json::Value,
+    ) -> anyhow::Result<String> {
+        let n = self.db.generate_id()?;
+        let id = format!("{prefix}-{n}");
+        let mut value = value;
+        value["id"] = json!(id);
+        tree.insert(n.to_be_bytes(), serde_json::to_vec(&value)?)?;
+        self.db.flush()?;
+        Ok(id)
+    }
+}
+
+fn read_queue(tree: &sled::Tree) -> anyhow::Result<Vec<serde_json::Value>> {
+    tree.iter()
+        .values()
+        .map(|v| Ok(serde_json::from_slice(&v?)?))
+        .collect()
+}
+
+impl Outbound for Store {
+    fn queue_mail(
+        &self,
+        plugin: &str,
+        invocation: &str,
+        m: &mail::Message,
+    ) -> anyhow::Result<String> {
+        self.enqueue(
+            &self.mail,
+            "mail",
+            json!({
+                "plugin": plugin, "invocation": invocation,
+                "to": m.to, "cc": m.cc, "bcc": m.bcc, "reply_to": m.reply_to,
+                "subject": m.subject, "text": m.text, "html": m.html,
+            }),
+        )
+    }
+
+    fn submit_command(
+        &self,
+        plugin: &str,
+        invocation: &str,
+        c: &helpdesk::Command,
+    ) -> anyhow::Result<String> {
+        let arguments: serde_json::Value = serde_json::from_str(&c.arguments)?;
+        self.enqueue(
+            &self.commands,
+            "cmd",
+            json!({
+                "plugin": plugin, "invocation": invocation,
+                "item_kind": c.item_kind, "item_id": c.item_id,
+                "name": c.name, "arguments": arguments,
+            }),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_and_queues_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let rule: Rule = serde_json::from_value(json!({
+            "id": "r1", "name": "n", "category": "ticket", "event_type": "ticket-created",
+            "actions": [{"plugin": "log-file", "action": "log-to-file", "mode": "digest"}]
+        }))
+        .unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.replace_rules(std::slice::from_ref(&rule)).unwrap();
+            let cmd = helpdesk::Command {
+                item_kind: "ticket".into(),
+                item_id: "7".into(),
+                name: "set-status".into(),
+                arguments: r#"{"status":"closed"}"#.into(),
+            };
+            let a = store.submit_command("p", "inv-1", &cmd).unwrap();
+            let b = store.submit_command("p", "inv-2", &cmd).unwrap();
+            assert_ne!(a, b);
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.rules().unwrap(), vec![rule]);
+        let cmds = store.queued_commands().unwrap();
+        assert_eq!(cmds.len(), 2);
+        assert_eq!(cmds[0]["invocation"], "inv-1");
+        assert_eq!(cmds[1]["arguments"]["status"], "closed");
+    }
+}

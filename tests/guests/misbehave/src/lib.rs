@@ -1,0 +1,89 @@
+//! A plugin that misbehaves on purpose, one fault per action, so the tests can
+//! show that the host contains each fault to its own invocation.
+
+use tocsin_sdk::prelude::*;
+
+struct Misbehave;
+
+impl Plugin for Misbehave {
+    fn describe() -> PluginInfo {
+        let mut info = PluginInfo::new("misbehave", env!("CARGO_PKG_VERSION"));
+        for (id, title) in [
+            ("spin", "Loop forever"),
+            ("grow-memory", "Allocate far past any cap"),
+            ("read-outside", "Read files outside the granted directory"),
+            ("write-inside", "Write a file inside the granted directory"),
+            ("trap", "Execute an unreachable instruction"),
+            ("panic", "Panic"),
+            ("ok", "Succeed"),
+        ] {
+            info = info.action(ActionInfo::new(id, title));
+        }
+        info
+    }
+
+    fn run(inv: Invocation) -> Result<Outcome, Failure> {
+        match inv.action.as_str() {
+            "spin" => spin(),
+            "grow-memory" => {
+                // 1 GiB, touched so it cannot be optimised away.
+                let mut hog: Vec<u8> = Vec::with_capacity(1 << 30);
+                hog.resize(1 << 30, 7);
+                Ok(Outcome::new(format!("allocated {} bytes", hog.len())))
+            }
+            "read-outside" => read_outside(),
+            "write-inside" => {
+                std::fs::write("/data/inside.txt", b"inside\n")?;
+                Ok(Outcome::new("wrote /data/inside.txt"))
+            }
+            "trap" => {
+                #[cfg(target_arch = "wasm32")]
+                core::arch::wasm32::unreachable();
+                #[cfg(not(target_arch = "wasm32"))]
+                Err(Failure::permanent("trap is only meaningful in wasm"))
+            }
+            "panic" => panic!("misbehave panicked on purpose"),
+            "ok" => Ok(Outcome::new("ok")),
+            other => Err(Failure::bad_settings(format!("unknown action {other}"))),
+        }
+    }
+}
+
+fn spin() -> Result<Outcome, Failure> {
+    let mut n: u64 = 0;
+    loop {
+        n = std::hint::black_box(n.wrapping_add(1));
+        if std::hint::black_box(n) == u64::MAX {
+            return Ok(Outcome::new("unreachable"));
+        }
+    }
+}
+
+/// Tries several ways out of `/data`; succeeds only if one of them worked,
+/// which the tests treat as a breach.
+fn read_outside() -> Result<Outcome, Failure> {
+    let attempts = [
+        "/etc/passwd",
+        "/data/../etc/passwd",
+        "/data/../../../etc/hostname",
+        "../etc/passwd",
+    ];
+    let mut refusals = Vec::new();
+    for path in attempts {
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                return Ok(Outcome::new(format!(
+                    "BREACH: read {} bytes from {path}",
+                    bytes.len()
+                )))
+            }
+            Err(e) => refusals.push(format!("{path}: {e}")),
+        }
+    }
+    Err(Failure::permanent(format!(
+        "refused: {}",
+        refusals.join("; ")
+    )))
+}
+
+export_plugin!(Misbehave);

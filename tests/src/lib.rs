@@ -1,0 +1,162 @@
+//! Helpers for the end-to-end tests: where the built components and the binary
+//! are, a runtime with a recording outbound, and builders for invocations.
+//!
+//! `cargo xtask test` builds the plugins and the binary first and passes their
+//! locations in `TOCSIN_PLUGINS_DIR`, `TOCSIN_TEST_GUESTS_DIR` and `TOCSIN_BIN`.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tocsin::plugins::bindings::{helpdesk, mail, Event, Invocation, Item, Mode, RuleRef};
+use tocsin::plugins::{
+    Grants, LoadError, LoadedPlugin, Manifest, Outbound, Runtime, RuntimeConfig,
+};
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+fn dir_from(var: &str, default: &str) -> PathBuf {
+    let dir = std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(default));
+    assert!(
+        dir.is_dir(),
+        "{} does not exist: run the tests with `cargo xtask test` (it builds the plugins first)",
+        dir.display()
+    );
+    dir
+}
+
+/// Folder of the built-in plugin components.
+pub fn plugins_dir() -> PathBuf {
+    dir_from("TOCSIN_PLUGINS_DIR", "target/plugins")
+}
+
+/// Folder of the test-guest components.
+pub fn guests_dir() -> PathBuf {
+    dir_from("TOCSIN_TEST_GUESTS_DIR", "target/test-guests")
+}
+
+/// The `tocsin` binary.
+pub fn tocsin_bin() -> PathBuf {
+    let bin = std::env::var_os("TOCSIN_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/debug/tocsin"));
+    assert!(
+        bin.exists(),
+        "{} does not exist: run `cargo xtask test`",
+        bin.display()
+    );
+    bin
+}
+
+/// Records what plugins queue, instead of storing it.
+#[derive(Default)]
+pub struct Recorder {
+    /// Queued mail subjects.
+    pub mail: Mutex<Vec<String>>,
+    /// Queued command names.
+    pub commands: Mutex<Vec<String>>,
+}
+
+impl Outbound for Recorder {
+    fn queue_mail(&self, _plugin: &str, _inv: &str, m: &mail::Message) -> anyhow::Result<String> {
+        self.mail.lock().unwrap().push(m.subject.clone());
+        Ok("mail-1".into())
+    }
+    fn submit_command(
+        &self,
+        _plugin: &str,
+        _inv: &str,
+        c: &helpdesk::Command,
+    ) -> anyhow::Result<String> {
+        self.commands.lock().unwrap().push(c.name.clone());
+        Ok("cmd-1".into())
+    }
+}
+
+/// A runtime sized for tests.
+pub fn runtime() -> Arc<Runtime> {
+    Arc::new(
+        Runtime::new(
+            RuntimeConfig { max_instances: 16 },
+            Arc::new(Recorder::default()),
+        )
+        .expect("runtime"),
+    )
+}
+
+/// Reads `<dir>/<name>.toml` and `<dir>/<name>.wasm`.
+pub fn component(dir: &std::path::Path, name: &str) -> (Manifest, Vec<u8>) {
+    let text = std::fs::read_to_string(dir.join(format!("{name}.toml"))).expect("manifest");
+    let manifest = Manifest::parse(&text).expect("valid manifest");
+    let wasm = std::fs::read(dir.join(format!("{name}.wasm"))).expect("component");
+    (manifest, wasm)
+}
+
+/// Loads a built-in plugin.
+pub async fn load_plugin(rt: &Runtime, name: &str) -> Result<LoadedPlugin, LoadError> {
+    let (m, w) = component(&plugins_dir(), name);
+    rt.load(m, &w).await
+}
+
+/// Loads a test guest.
+pub async fn load_guest(rt: &Runtime, name: &str) -> Result<LoadedPlugin, LoadError> {
+    let (m, w) = component(&guests_dir(), name);
+    rt.load(m, &w).await
+}
+
+/// A ticket item with a subject.
+pub fn ticket(id: &str, subject: &str) -> Item {
+    Item {
+        kind: "ticket".into(),
+        id: id.into(),
+        fields: serde_json::json!({ "subject": subject }).to_string(),
+    }
+}
+
+/// An invocation of `action` with settings and items.
+pub fn invocation(
+    action: &str,
+    mode: Mode,
+    settings: serde_json::Value,
+    items: Vec<Item>,
+) -> Invocation {
+    Invocation {
+        id: format!("test-{action}"),
+        attempt: 1,
+        rule: RuleRef {
+            id: "rule-1".into(),
+            name: "Test rule".into(),
+            owner: "system".into(),
+        },
+        action: action.into(),
+        action_index: 0,
+        mode,
+        settings: settings.to_string(),
+        event: Event {
+            id: "ev-1".into(),
+            category: "ticket".into(),
+            event_type: "ticket-idle".into(),
+            occurred_at: "2026-11-28T10:00:00Z".into(),
+            agent: None,
+            old_values: "{}".into(),
+        },
+        items,
+    }
+}
+
+/// Grants with a read-write directory.
+pub fn dir_grant(path: &std::path::Path) -> Arc<Grants> {
+    Arc::new(Grants {
+        directory: Some(tocsin::plugins::DirectoryGrant {
+            path: path.to_path_buf(),
+            access: tocsin::plugins::Access::ReadWrite,
+        }),
+        ..Grants::default()
+    })
+}

@@ -1,0 +1,139 @@
+//! Project tasks, run as `cargo xtask <task>` (an alias in `.cargo/config.toml`).
+//!
+//! - `plugins`: build every crate in `plugins/` and `tests/guests/` to a WebAssembly
+//!   component under `target/plugins/`, finding or installing a wasm toolchain.
+//! - `demo`: build the plugins, then run `tocsin demo` on the sample rules and events.
+//! - `test`: build the plugins once, then format check, clippy and every test.
+
+mod plugins;
+mod toolchain;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "tocsin project tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Build every plugin and test guest into a component under target/plugins/.
+    Plugins,
+    /// Build the plugins and run the demo: sample rules and events, visible results.
+    Demo {
+        /// Data directory (sled); created if missing.
+        #[arg(long, default_value = "tocsin-data")]
+        data: PathBuf,
+    },
+    /// Build the plugins once, then check formatting, run clippy and every test.
+    Test {
+        /// Skip `cargo fmt --check` and clippy (faster local runs).
+        #[arg(long)]
+        no_lint: bool,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let root = workspace_root()?;
+    match cli.task {
+        Task::Plugins => {
+            plugins::build(&root)?;
+        }
+        Task::Demo { data } => {
+            let built = plugins::build(&root)?;
+            let data = if data.is_absolute() {
+                data
+            } else {
+                root.join(data)
+            };
+            step("running the demo");
+            run(cargo()
+                .current_dir(&root)
+                .args(["run", "--quiet", "--package", "tocsin", "--", "demo"])
+                .arg("--data")
+                .arg(&data)
+                .arg("--plugins")
+                .arg(&built.plugins)
+                .arg("--examples")
+                .arg(root.join("examples")))?;
+        }
+        Task::Test { no_lint } => {
+            let built = plugins::build(&root)?;
+            if !no_lint {
+                step("cargo fmt --check");
+                run(cargo()
+                    .current_dir(&root)
+                    .args(["fmt", "--all", "--", "--check"]))?;
+                step("cargo clippy -D warnings (host, sdk, xtask, tests, plugins natively)");
+                run(cargo().current_dir(&root).args([
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--quiet",
+                    "--",
+                    "-D",
+                    "warnings",
+                ]))?;
+            }
+            step("building the tocsin binary for the end-to-end tests");
+            run(cargo().current_dir(&root).args([
+                "build",
+                "--quiet",
+                "--package",
+                "tocsin",
+                "--bin",
+                "tocsin",
+            ]))?;
+            step("cargo test");
+            run(cargo()
+                .env("TOCSIN_BIN", root.join("target/debug/tocsin"))
+                .current_dir(&root)
+                .env("TOCSIN_PLUGINS_DIR", &built.plugins)
+                .env("TOCSIN_TEST_GUESTS_DIR", &built.test_guests)
+                .args(["test", "--no-fail-fast"]))?;
+        }
+    }
+    Ok(())
+}
+
+/// The rustup cargo that runs this xtask (not Debian's, which only builds guests).
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Prints a step header so long runs show progress.
+pub(crate) fn step(what: &str) {
+    eprintln!("\n==> {what}");
+}
+
+/// Runs a command, failing with the command line when it fails.
+pub(crate) fn run(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
+    Ok(())
+}
+
+fn workspace_root() -> Result<PathBuf> {
+    let manifest = std::env::var("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let root = manifest
+        .parent()
+        .context("xtask has no parent directory")?
+        .to_path_buf();
+    if !Path::new(&root).join("wit").is_dir() {
+        bail!("{} does not look like the tocsin workspace", root.display());
+    }
+    Ok(root)
+}
