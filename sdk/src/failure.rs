@@ -60,3 +60,22 @@ impl Outcome {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constructors_and_io_mapping() {
+        let f = Failure::retryable("busy").retry_after(Duration::from_secs(2));
+        assert_eq!(
+            (f.kind, f.retry_after_ms),
+            (FailureKind::Retryable, Some(2000))
+        );
+        assert_eq!(Failure::bad_settings("x").kind, FailureKind::BadSettings);
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert_eq!(Failure::from(denied).kind, FailureKind::Permanent);
+        let interrupted = std::io::Error::from(std::io::ErrorKind::Interrupted);
+        assert_eq!(Failure::from(interrupted).kind, FailureKind::Retryable);
+    }
+}

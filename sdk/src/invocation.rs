@@ -65,3 +65,65 @@ impl JsonFields for Event {
         &self.old_values
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FailureKind, Mode, RuleRef};
+
+    fn inv(settings: &str) -> Invocation {
+        Invocation {
+            id: "i".into(),
+            attempt: 1,
+            rule: RuleRef {
+                id: "r".into(),
+                name: "r".into(),
+                owner: "system".into(),
+            },
+            action: "a".into(),
+            action_index: 0,
+            mode: Mode::Digest,
+            settings: settings.into(),
+            event: Event {
+                id: "e".into(),
+                category: "ticket".into(),
+                event_type: "ticket-created".into(),
+                occurred_at: "2026-11-28T00:00:00Z".into(),
+                agent: None,
+                old_values: r#"{"department":"Sales"}"#.into(),
+            },
+            items: vec![Item {
+                kind: "ticket".into(),
+                id: "1".into(),
+                fields: r#"{"subject":"Hi","n":3}"#.into(),
+            }],
+        }
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct S {
+        url: String,
+    }
+
+    #[test]
+    fn settings_errors_are_bad_settings_naming_the_field() {
+        let err = inv("{}").settings::<S>().unwrap_err();
+        assert_eq!(err.kind, FailureKind::BadSettings);
+        assert!(
+            err.message.contains("missing field `url`"),
+            "{}",
+            err.message
+        );
+        assert_eq!(inv(r#"{"url":"x"}"#).settings::<S>().unwrap().url, "x");
+    }
+
+    #[test]
+    fn fields_read_as_text() {
+        let i = inv("{}");
+        assert_eq!(i.items[0].field_text("subject"), "Hi");
+        assert_eq!(i.items[0].field_text("n"), "3");
+        assert_eq!(i.items[0].field_text("missing"), "");
+        assert_eq!(i.event.field_text("department"), "Sales");
+    }
+}

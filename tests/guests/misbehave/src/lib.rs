@@ -16,6 +16,8 @@ impl Plugin for Misbehave {
             ("trap", "Execute an unreachable instruction"),
             ("panic", "Panic"),
             ("ok", "Succeed"),
+            ("send-mail", "Queue a mail through the host"),
+            ("set-status", "Submit a set-status command"),
         ] {
             info = info.action(ActionInfo::new(id, title));
         }
@@ -44,6 +46,35 @@ impl Plugin for Misbehave {
             }
             "panic" => panic!("misbehave panicked on purpose"),
             "ok" => Ok(Outcome::new("ok")),
+            "send-mail" => {
+                let message = tocsin_sdk::mail::Message {
+                    to: vec!["ops@example.com".into()],
+                    cc: vec![],
+                    bcc: vec![],
+                    reply_to: None,
+                    subject: format!("from {}", inv.rule.name),
+                    text: Some("hello".into()),
+                    html: None,
+                };
+                tocsin_sdk::mail::send(&message)
+                    .map(|id| Outcome::new(format!("queued {id}")))
+                    .map_err(Failure::permanent)
+            }
+            "set-status" => {
+                let item = inv
+                    .items
+                    .first()
+                    .ok_or_else(|| Failure::bad_settings("no item"))?;
+                let command = tocsin_sdk::helpdesk::Command {
+                    item_kind: item.kind.clone(),
+                    item_id: item.id.clone(),
+                    name: "set-status".into(),
+                    arguments: r#"{"status":"closed"}"#.into(),
+                };
+                tocsin_sdk::helpdesk::submit(&command)
+                    .map(|id| Outcome::new(format!("submitted {id}")))
+                    .map_err(Failure::permanent)
+            }
             other => Err(Failure::bad_settings(format!("unknown action {other}"))),
         }
     }
