@@ -8,6 +8,8 @@
 //!
 //! ## Layout (one module per box of the data flow)
 //! - [`rules`]: the stored rule definitions.
+//! - [`conditions`]: typed conditions, compiled once, evaluated with explain.
+//! - [`calendars`]: business hours and holidays per brand and department.
 //! - [`matcher`]: which enabled rules an event fires.
 //! - [`plugins`]: the WebAssembly runtime, manifests, grants, the registry.
 //! - [`store`]: sled, one data directory: rules, events, queued mail and commands.
@@ -15,7 +17,9 @@
 //! - [`dispatch`]: turns a firing into invocations (digest or per item) and runs them.
 //! - [`cli`]: the `tocsin` command line.
 
+pub mod calendars;
 pub mod cli;
+pub mod conditions;
 pub mod dispatch;
 pub mod event;
 pub mod matcher;
