@@ -24,14 +24,21 @@ pub struct InvocationReport {
     pub result: Result<String, InvokeError>,
 }
 
-/// Runs every action of `rule` for `event`, in order.
-pub async fn fire(registry: &Registry, rule: &Rule, event: &Event) -> Vec<InvocationReport> {
+/// Runs every action of `rule` for `event` and the items that passed its
+/// conditions (indexes into `event.items`), in order.
+pub async fn fire(
+    registry: &Registry,
+    rule: &Rule,
+    event: &Event,
+    items: &[usize],
+) -> Vec<InvocationReport> {
     let mut reports = Vec::new();
     let event_id = event.id.clone().unwrap_or_default();
+    let matched: Vec<&ItemSnapshot> = items.iter().filter_map(|&i| event.items.get(i)).collect();
     for (index, action) in rule.actions.iter().enumerate() {
         let batches: Vec<Vec<&ItemSnapshot>> = match action.mode {
-            RuleMode::Digest => vec![event.items.iter().collect()],
-            RuleMode::PerItem => event.items.iter().map(|i| vec![i]).collect(),
+            RuleMode::Digest => vec![matched.clone()],
+            RuleMode::PerItem => matched.iter().map(|i| vec![*i]).collect(),
         };
         for batch in batches {
             let scope = match action.mode {

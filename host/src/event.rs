@@ -50,6 +50,13 @@ pub struct EventError {
 }
 
 impl Event {
+    /// When it happened; call after [`Event::validate`] (falls back to now).
+    pub fn at(&self) -> jiff::Timestamp {
+        self.occurred_at
+            .parse()
+            .unwrap_or_else(|_| jiff::Timestamp::now())
+    }
+
     /// Checks what serde cannot: non-empty ids and at least one item.
     pub fn validate(&self) -> Result<(), EventError> {
         let err = |field: &str, problem: &str| EventError {
@@ -66,6 +73,12 @@ impl Event {
             return Err(err(
                 "event_type",
                 "is empty; give a catalog event type id such as `ticket-created`",
+            ));
+        }
+        if self.occurred_at.parse::<jiff::Timestamp>().is_err() {
+            return Err(err(
+                "occurred_at",
+                "is not an RFC 3339 date-time such as 2026-11-28T09:00:00Z",
             ));
         }
         if self.items.is_empty() {
@@ -101,6 +114,9 @@ mod tests {
         let mut empty = ev.clone();
         empty.items.clear();
         assert_eq!(empty.validate().unwrap_err().field, "items");
+        let mut when = ev.clone();
+        when.occurred_at = "yesterday".into();
+        assert_eq!(when.validate().unwrap_err().field, "occurred_at");
         let mut bad = ev;
         bad.items[0].id = " ".into();
         assert_eq!(
@@ -112,7 +128,7 @@ mod tests {
     #[test]
     fn unknown_fields_are_named() {
         let err = serde_json::from_str::<Event>(
-            r#"{"category":"ticket","event_type":"x","occurred_at":"t","items":[],"colour":1}"#,
+            r#"{"category":"ticket","event_type":"x","occurred_at":"2026-11-28T09:00:00Z","items":[],"colour":1}"#,
         )
         .unwrap_err()
         .to_string();

@@ -7,6 +7,7 @@
 //! capability grants itself.
 //!
 //! ## Layout (one module per box of the data flow)
+//! - [`catalog`]: every category, event type, condition and action, as data.
 //! - [`rules`]: the stored rule definitions.
 //! - [`conditions`]: typed conditions, compiled once, evaluated with explain.
 //! - [`calendars`]: business hours and holidays per brand and department.
@@ -18,6 +19,7 @@
 //! - [`cli`]: the `tocsin` command line.
 
 pub mod calendars;
+pub mod catalog;
 pub mod cli;
 pub mod conditions;
 pub mod dispatch;

@@ -1,82 +1,179 @@
-//! Which rules an event fires: enabled rules indexed by (category, event type),
-//! in a stable order (rule id).
+//! Which rules an event fires. Enabled rules are indexed by category, then
+//! event type, in a stable order (position, then id); an event costs only the
+//! rules of its own type. Conditions were compiled when the rule was saved;
+//! each is evaluated per item, and a rule fires with the items that pass all.
 
+use crate::calendars::Calendars;
+use crate::conditions::{Explained, Subject};
 use crate::event::Event;
-use crate::rules::Rule;
+use crate::rules::validate::CheckedRule;
+use jiff::Timestamp;
+use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Rules indexed for matching.
 #[derive(Default)]
 pub struct Matcher {
-    index: HashMap<(String, String), Vec<Arc<Rule>>>,
+    index: HashMap<String, HashMap<String, Vec<Arc<CheckedRule>>>>,
+    calendars: Arc<Calendars>,
+}
+
+/// One rule that fired, with the positions of the items that passed its conditions.
+#[derive(Debug, Clone)]
+pub struct Firing {
+    /// The rule.
+    pub rule: Arc<CheckedRule>,
+    /// Indexes into the event's items.
+    pub items: Vec<usize>,
+}
+
+/// Why a rule did or did not fire for an event.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleExplain {
+    /// Rule id.
+    pub rule: String,
+    /// Whether it fires.
+    pub fires: bool,
+    /// When it cannot fire regardless of conditions (disabled, other event type).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Per item: its id and each condition's result.
+    pub items: Vec<ItemExplain>,
+}
+
+/// Conditions for one item.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemExplain {
+    /// Item id.
+    pub item: String,
+    /// Whether every condition held.
+    pub passed: bool,
+    /// Each condition, in order.
+    pub conditions: Vec<Explained>,
 }
 
 impl Matcher {
-    /// Indexes the enabled rules.
-    pub fn new(rules: impl IntoIterator<Item = Rule>) -> Matcher {
-        let mut index: HashMap<(String, String), Vec<Arc<Rule>>> = HashMap::new();
-        for rule in rules.into_iter().filter(|r| r.enabled) {
-            index
-                .entry((rule.category.clone(), rule.event_type.clone()))
-                .or_default()
-                .push(Arc::new(rule));
+    /// Indexes the rules (disabled ones are left out).
+    pub fn new(rules: impl IntoIterator<Item = CheckedRule>, calendars: Arc<Calendars>) -> Matcher {
+        let mut m = Matcher {
+            index: HashMap::new(),
+            calendars,
+        };
+        for rule in rules {
+            m.upsert(rule);
         }
-        for rules in index.values_mut() {
-            rules.sort_by(|a, b| a.id.cmp(&b.id));
-        }
-        Matcher { index }
+        m
     }
 
-    /// The rules the event fires, in order.
-    pub fn matches(&self, event: &Event) -> &[Arc<Rule>] {
+    /// Adds or replaces a rule.
+    pub fn upsert(&mut self, rule: CheckedRule) {
+        self.remove(&rule.rule.id);
+        if !rule.rule.enabled {
+            return;
+        }
+        let list = self
+            .index
+            .entry(rule.rule.category.clone())
+            .or_default()
+            .entry(rule.rule.event_type.clone())
+            .or_default();
+        list.push(Arc::new(rule));
+        list.sort_by(|a, b| (a.rule.position, &a.rule.id).cmp(&(b.rule.position, &b.rule.id)));
+    }
+
+    /// Removes a rule, if indexed.
+    pub fn remove(&mut self, id: &str) {
+        for types in self.index.values_mut() {
+            for list in types.values_mut() {
+                list.retain(|r| r.rule.id != id);
+            }
+        }
+    }
+
+    /// Replaces the calendars used for business hours and local times.
+    pub fn set_calendars(&mut self, calendars: Arc<Calendars>) {
+        self.calendars = calendars;
+    }
+
+    /// The enabled rules of an event type, in order.
+    pub fn rules_for(&self, category: &str, event_type: &str) -> &[Arc<CheckedRule>] {
         self.index
-            .get(&(event.category.clone(), event.event_type.clone()))
+            .get(category)
+            .and_then(|t| t.get(event_type))
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::event::ItemSnapshot;
-
-    fn rule(id: &str, event_type: &str, enabled: bool) -> Rule {
-        serde_json::from_value(serde_json::json!({
-            "id": id, "name": id, "enabled": enabled, "category": "ticket",
-            "event_type": event_type, "actions": []
-        }))
-        .unwrap()
+    /// The rules the event fires, in order, each with its passing items.
+    pub fn matches(&self, event: &Event, at: Timestamp) -> Vec<Firing> {
+        let mut firings = Vec::new();
+        for rule in self.rules_for(&event.category, &event.event_type) {
+            let items: Vec<usize> = (0..event.items.len())
+                .filter(|&i| {
+                    let mut subject = Subject::new(event, &event.items[i], at, &self.calendars);
+                    rule.conditions.iter().all(|c| c.holds(&mut subject))
+                })
+                .collect();
+            if !items.is_empty() {
+                let stop = rule.rule.stop_processing;
+                firings.push(Firing {
+                    rule: rule.clone(),
+                    items,
+                });
+                if stop {
+                    break;
+                }
+            }
+        }
+        firings
     }
 
-    #[test]
-    fn matches_by_category_and_type_in_id_order_skipping_disabled() {
-        let m = Matcher::new([
-            rule("b", "ticket-created", true),
-            rule("a", "ticket-created", true),
-            rule("c", "ticket-created", false),
-            rule("d", "ticket-deleted", true),
-        ]);
-        let ev = Event {
-            id: None,
-            category: "ticket".into(),
-            event_type: "ticket-created".into(),
-            occurred_at: "2026-11-28T09:00:00Z".into(),
-            agent: None,
-            old_values: Default::default(),
-            items: vec![ItemSnapshot {
-                kind: "ticket".into(),
-                id: "1".into(),
-                fields: Default::default(),
-            }],
+    /// Explains every enabled rule of the event's type.
+    pub fn explain(&self, event: &Event, at: Timestamp) -> Vec<RuleExplain> {
+        self.rules_for(&event.category, &event.event_type)
+            .iter()
+            .map(|r| self.explain_rule(r, event, at))
+            .collect()
+    }
+
+    /// Explains one rule (enabled or not) for the event.
+    pub fn explain_rule(&self, rule: &CheckedRule, event: &Event, at: Timestamp) -> RuleExplain {
+        let r = &rule.rule;
+        let reason = if (r.category.as_str(), r.event_type.as_str())
+            != (event.category.as_str(), event.event_type.as_str())
+        {
+            Some(format!(
+                "the rule is for {}/{}, the event is {}/{}",
+                r.category, r.event_type, event.category, event.event_type
+            ))
+        } else if !r.enabled {
+            Some("the rule is disabled".to_string())
+        } else {
+            None
         };
-        let ids: Vec<&str> = m.matches(&ev).iter().map(|r| r.id.as_str()).collect();
-        assert_eq!(ids, ["a", "b"]);
-        let other = Event {
-            category: "task".into(),
-            ..ev
-        };
-        assert!(m.matches(&other).is_empty());
+        let items: Vec<ItemExplain> = event
+            .items
+            .iter()
+            .map(|item| {
+                let mut subject = Subject::new(event, item, at, &self.calendars);
+                let conditions: Vec<Explained> = rule
+                    .conditions
+                    .iter()
+                    .map(|c| c.explain(&mut subject))
+                    .collect();
+                ItemExplain {
+                    item: item.id.clone(),
+                    passed: conditions.iter().all(|c| c.passed),
+                    conditions,
+                }
+            })
+            .collect();
+        RuleExplain {
+            rule: r.id.clone(),
+            fires: reason.is_none() && items.iter().any(|i| i.passed),
+            reason,
+            items,
+        }
     }
 }

@@ -1,13 +1,12 @@
 //! Storage: one sled database in one data directory (default `./tocsin-data`).
 //!
-//! Trees: `rules` (id → rule JSON), `events` (id → event JSON), `mail`
+//! Trees: `rules` (see [`crate::rules::repo`]), `events` (id → event JSON), `mail`
 //! (queued messages from plugins) and `commands` (queued help-desk commands).
 //! Queue keys are sled's monotonic ids, big-endian, so they sort in order.
 
 use crate::event::Event;
 use crate::plugins::bindings::{helpdesk, mail};
 use crate::plugins::Outbound;
-use crate::rules::Rule;
 use anyhow::Context as _;
 use serde_json::json;
 use std::path::Path;
@@ -16,7 +15,6 @@ use std::path::Path;
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
-    rules: sled::Tree,
     events: sled::Tree,
     mail: sled::Tree,
     commands: sled::Tree,
@@ -28,7 +26,6 @@ impl Store {
         let db = sled::open(dir)
             .with_context(|| format!("opening the data directory {}", dir.display()))?;
         Ok(Store {
-            rules: db.open_tree("rules")?,
             events: db.open_tree("events")?,
             mail: db.open_tree("mail")?,
             commands: db.open_tree("commands")?,
@@ -36,24 +33,15 @@ impl Store {
         })
     }
 
-    /// Replaces every rule with `rules`.
-    pub fn replace_rules(&self, rules: &[Rule]) -> anyhow::Result<()> {
-        self.rules.clear()?;
-        for rule in rules {
-            self.rules
-                .insert(rule.id.as_bytes(), serde_json::to_vec(rule)?)?;
-        }
-        self.db.flush()?;
-        Ok(())
+    /// A named tree of the database, for the modules that own their data.
+    pub fn tree(&self, name: &str) -> anyhow::Result<sled::Tree> {
+        Ok(self.db.open_tree(name)?)
     }
 
-    /// Every rule, by id.
-    pub fn rules(&self) -> anyhow::Result<Vec<Rule>> {
-        self.rules
-            .iter()
-            .values()
-            .map(|v| serde_json::from_slice(&v?).context("a stored rule is unreadable"))
-            .collect()
+    /// Makes everything written so far durable.
+    pub fn flush(&self) -> anyhow::Result<()> {
+        self.db.flush()?;
+        Ok(())
     }
 
     /// Stores an event, assigning an id when it has none; returns the id.
@@ -149,16 +137,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rules_and_queues_survive_reopen() {
+    fn queues_survive_reopen() {
         let dir = tempfile::tempdir().unwrap();
-        let rule: Rule = serde_json::from_value(json!({
-            "id": "r1", "name": "n", "category": "ticket", "event_type": "ticket-created",
-            "actions": [{"plugin": "log-file", "action": "log-to-file", "mode": "digest"}]
-        }))
-        .unwrap();
         {
             let store = Store::open(dir.path()).unwrap();
-            store.replace_rules(std::slice::from_ref(&rule)).unwrap();
             let cmd = helpdesk::Command {
                 item_kind: "ticket".into(),
                 item_id: "7".into(),
@@ -170,7 +152,6 @@ mod tests {
             assert_ne!(a, b);
         }
         let store = Store::open(dir.path()).unwrap();
-        assert_eq!(store.rules().unwrap(), vec![rule]);
         let cmds = store.queued_commands().unwrap();
         assert_eq!(cmds.len(), 2);
         assert_eq!(cmds[0]["invocation"], "inv-1");

@@ -26,17 +26,26 @@ fn demo_shows_firings_and_log_lines() {
         stdout.contains("rule new-tickets \"Log every new ticket\" fired"),
         "{stdout}"
     );
-    assert!(stdout.contains("action 1 log-file/log-to-file digest items [1001, 1002, 1003] -> ok: wrote 4 line(s) to idle-digest.log"), "{stdout}");
+    // Conditions: only the items idle over 30 minutes reach the digest.
+    assert!(
+        stdout.contains("action 1 log-file/log-to-file digest items [1001, 1002] -> ok: wrote 3 line(s) to idle-digest.log"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("no rule fired"),
         "the disabled rule must not fire:\n{stdout}"
     );
     assert!(
-        stdout.contains("4 event(s) stored, 3 firing(s), 6 invocation(s) ok, 0 failed"),
+        stdout.contains("4 event(s) stored, 4 firing(s), 6 invocation(s) ok, 0 failed"),
         "{stdout}"
     );
+    // Saturday 09:00 is outside business hours; Monday 09:05 is not.
+    let after_hours =
+        std::fs::read_to_string(data.path().join("demo-logs/after-hours.log")).unwrap();
+    assert_eq!(after_hours.lines().count(), 1, "{after_hours}");
+    assert!(after_hours.contains("ticket#1001"), "{after_hours}");
     let digest = std::fs::read_to_string(data.path().join("demo-logs/idle-digest.log")).unwrap();
-    assert_eq!(digest.lines().count(), 4, "{digest}");
+    assert_eq!(digest.lines().count(), 3, "{digest}");
     assert!(
         stdout.contains(digest.lines().next().unwrap()),
         "the demo prints the file's lines"
@@ -71,5 +80,5 @@ fn demo_refuses_a_rule_with_an_unknown_action() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("rule `r1`: actions[0].action: `log-to-fil` is not an action of plugin `log-file` (it has: log-to-file)"), "{stderr}");
+    assert!(stderr.contains("rule `r1`: rules[0].actions[0].action: \"log-to-fil\" is not an action of ticket/ticket-created"), "{stderr}");
 }

@@ -5,11 +5,13 @@
 //! sends the sample events; prints which rule fired, which action ran with what
 //! outcome, and finally the lines the Log to File plugin wrote.
 
+use crate::calendars::{CalendarConfig, Calendars};
+use crate::catalog::catalog;
 use crate::dispatch;
 use crate::event::Event;
 use crate::matcher::Matcher;
 use crate::plugins::{Grants, Registry, Runtime, RuntimeConfig};
-use crate::rules::RuleSet;
+use crate::rules::{RuleRepo, RuleSet, Validator};
 use crate::store::Store;
 use anyhow::{bail, Context as _};
 use clap::Args;
@@ -119,12 +121,24 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .with_context(|| format!("reading {}", rules_file.display()))?;
     let set: RuleSet =
         serde_json::from_str(&text).with_context(|| format!("parsing {}", rules_file.display()))?;
-    for rule in &set.rules {
-        rule.validate(&registry)
-            .with_context(|| rules_file.display().to_string())?;
-    }
-    store.replace_rules(&set.rules)?;
-    let matcher = Matcher::new(store.rules()?);
+    let calendars_file = demo.join("calendars.toml");
+    let calendars = match std::fs::read_to_string(&calendars_file) {
+        Ok(text) => {
+            let config: CalendarConfig = toml::from_str(&text)
+                .with_context(|| format!("parsing {}", calendars_file.display()))?;
+            Calendars::compile(&config).with_context(|| calendars_file.display().to_string())?
+        }
+        Err(_) => Calendars::default(),
+    };
+    let repo = RuleRepo::open(&store)?;
+    let validator = Validator {
+        catalog: catalog(),
+        plugins: &registry,
+    };
+    let checked = repo
+        .import(&set, &validator)
+        .with_context(|| rules_file.display().to_string())?;
+    let matcher = Matcher::new(checked, Arc::new(calendars));
     println!(
         "\n== rules: {} loaded from {} and stored",
         set.rules.len(),
@@ -166,14 +180,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             event.event_type,
             items.join(", ")
         );
-        let rules = matcher.matches(&event);
-        if rules.is_empty() {
+        let firings = matcher.matches(&event, event.at());
+        if firings.is_empty() {
             println!("  no rule fired");
         }
-        for rule in rules {
+        for firing in firings {
             fired += 1;
+            let rule = &firing.rule.rule;
             println!("  rule {} \"{}\" fired", rule.id, rule.name);
-            for report in dispatch::fire(&registry, rule, &event).await {
+            for report in dispatch::fire(&registry, rule, &event, &firing.items).await {
                 let head = format!(
                     "    action {} {}/{} {} items [{}]",
                     report.action_index + 1,

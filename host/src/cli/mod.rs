@@ -19,6 +19,12 @@ pub struct Cli {
 enum Command {
     /// Install the built-in plugins, load sample rules, send sample events, show what ran.
     Demo(demo::DemoArgs),
+    /// Print the catalog: categories, event types, conditions, actions.
+    Catalog {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Work with plugin components.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -42,6 +48,15 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Demo(args) => demo::run(args).await,
             Command::Plugin(cmd) => plugin::run(cmd).await,
+            Command::Catalog { json } => {
+                let catalog = crate::catalog::catalog();
+                if json {
+                    println!("{}", serde_json::to_string_pretty(catalog)?);
+                } else {
+                    print!("{}", catalog.render_text());
+                }
+                Ok(())
+            }
         }
     });
     match result {

@@ -40,6 +40,8 @@ pub struct LoadedPlugin {
     /// What its `describe` returned (for providers: id and version, no actions).
     pub info: PluginInfo,
     pre: Pre,
+    /// Settings validators by action id, compiled once at load.
+    schemas: std::collections::HashMap<String, jsonschema::Validator>,
 }
 
 enum Pre {
@@ -56,6 +58,31 @@ impl LoadedPlugin {
     /// Whether the plugin provides an action with this id.
     pub fn has_action(&self, action: &str) -> bool {
         self.info.actions.iter().any(|a| a.id == action)
+    }
+
+    /// Checks settings against the action's schema. On failure returns the
+    /// path inside the settings (`.url`, empty for the whole object) and the problem.
+    pub fn check_settings(
+        &self,
+        action: &str,
+        settings: &serde_json::Map<String, serde_json::Value>,
+    ) -> Option<(String, String)> {
+        let validator = self.schemas.get(action)?;
+        let instance = serde_json::Value::Object(settings.clone());
+        let error = validator.iter_errors(&instance).next()?;
+        let pointer = error.instance_path().to_string();
+        let path: String = pointer
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                if p.chars().all(|c| c.is_ascii_digit()) {
+                    format!("[{p}]")
+                } else {
+                    format!(".{p}")
+                }
+            })
+            .collect();
+        Some((path, error.to_string()))
     }
 }
 
@@ -148,9 +175,11 @@ impl Runtime {
             },
             manifest,
             pre,
+            schemas: Default::default(),
         };
         loaded.info = self.describe(&loaded).await?;
         check_describe(&loaded)?;
+        loaded.schemas = compile_schemas(&loaded)?;
         Ok(loaded)
     }
 
@@ -448,6 +477,26 @@ fn check_describe(plugin: &LoadedPlugin) -> Result<(), LoadError> {
         }
     }
     Ok(())
+}
+
+/// Compiles each action's settings schema; a schema that is not valid JSON
+/// Schema refuses the plugin.
+fn compile_schemas(
+    plugin: &LoadedPlugin,
+) -> Result<std::collections::HashMap<String, jsonschema::Validator>, LoadError> {
+    let mut schemas = std::collections::HashMap::new();
+    for (i, action) in plugin.info.actions.iter().enumerate() {
+        let problem = |p: String| LoadError::Describe {
+            plugin: plugin.id().to_string(),
+            problem: format!("actions[{i}].settings-schema {p}"),
+        };
+        let schema: serde_json::Value = serde_json::from_str(&action.settings_schema)
+            .map_err(|e| problem(format!("is not JSON: {e}")))?;
+        let validator = jsonschema::validator_for(&schema)
+            .map_err(|e| problem(format!("is not a valid JSON Schema: {e}")))?;
+        schemas.insert(action.id.clone(), validator);
+    }
+    Ok(schemas)
 }
 
 /// Whether the bytes carry the header of a core module (version 1) rather
