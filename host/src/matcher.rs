@@ -4,7 +4,7 @@
 //! each is evaluated per item, and a rule fires with the items that pass all.
 
 use crate::calendars::Calendars;
-use crate::conditions::{Explained, Subject};
+use crate::conditions::{Explained, Field, Probe, Subject};
 use crate::event::Event;
 use crate::rules::validate::CheckedRule;
 use jiff::Timestamp;
@@ -15,8 +15,43 @@ use std::sync::Arc;
 /// Rules indexed for matching.
 #[derive(Default)]
 pub struct Matcher {
-    index: HashMap<String, HashMap<String, Vec<Arc<CheckedRule>>>>,
+    index: HashMap<String, HashMap<String, Bucket>>,
     calendars: Arc<Calendars>,
+}
+
+/// The rules of one event type, and the distinct fields their conditions
+/// read: each field is resolved at most once per item, whatever the number of
+/// rules that test it.
+#[derive(Default)]
+struct Bucket {
+    rules: Vec<Arc<CheckedRule>>,
+    fields: Vec<Field>,
+    /// For each rule, the slot in `fields` of each of its conditions.
+    slots: Vec<Vec<usize>>,
+}
+
+impl Bucket {
+    fn reindex(&mut self) {
+        self.rules
+            .sort_by(|a, b| (a.rule.position, &a.rule.id).cmp(&(b.rule.position, &b.rule.id)));
+        self.fields.clear();
+        self.slots = self
+            .rules
+            .iter()
+            .map(|r| {
+                r.conditions
+                    .iter()
+                    .map(|c| match self.fields.iter().position(|f| *f == c.field) {
+                        Some(slot) => slot,
+                        None => {
+                            self.fields.push(c.field.clone());
+                            self.fields.len() - 1
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+    }
 }
 
 /// One rule that fired, with the positions of the items that passed its conditions.
@@ -72,23 +107,31 @@ impl Matcher {
         if !rule.rule.enabled {
             return;
         }
-        let list = self
+        let bucket = self
             .index
             .entry(rule.rule.category.clone())
             .or_default()
             .entry(rule.rule.event_type.clone())
             .or_default();
-        list.push(Arc::new(rule));
-        list.sort_by(|a, b| (a.rule.position, &a.rule.id).cmp(&(b.rule.position, &b.rule.id)));
+        bucket.rules.push(Arc::new(rule));
+        bucket.reindex();
     }
 
     /// Removes a rule, if indexed.
     pub fn remove(&mut self, id: &str) {
         for types in self.index.values_mut() {
-            for list in types.values_mut() {
-                list.retain(|r| r.rule.id != id);
+            for bucket in types.values_mut() {
+                let before = bucket.rules.len();
+                bucket.rules.retain(|r| r.rule.id != id);
+                if bucket.rules.len() != before {
+                    bucket.reindex();
+                }
             }
         }
+    }
+
+    fn bucket(&self, category: &str, event_type: &str) -> Option<&Bucket> {
+        self.index.get(category).and_then(|t| t.get(event_type))
     }
 
     /// Replaces the calendars used for business hours and local times.
@@ -98,23 +141,40 @@ impl Matcher {
 
     /// The enabled rules of an event type, in order.
     pub fn rules_for(&self, category: &str, event_type: &str) -> &[Arc<CheckedRule>] {
-        self.index
-            .get(category)
-            .and_then(|t| t.get(event_type))
-            .map(Vec::as_slice)
+        self.bucket(category, event_type)
+            .map(|b| b.rules.as_slice())
             .unwrap_or(&[])
     }
 
     /// The rules the event fires, in order, each with its passing items.
     pub fn matches(&self, event: &Event, at: Timestamp) -> Vec<Firing> {
         let mut firings = Vec::new();
-        for rule in self.rules_for(&event.category, &event.event_type) {
-            let items: Vec<usize> = (0..event.items.len())
-                .filter(|&i| {
-                    let mut subject = Subject::new(event, &event.items[i], at, &self.calendars);
-                    rule.conditions.iter().all(|c| c.holds(&mut subject))
-                })
-                .collect();
+        let Some(bucket) = self.bucket(&event.category, &event.event_type) else {
+            return firings;
+        };
+        let mut subjects: Vec<Subject> = event
+            .items
+            .iter()
+            .map(|item| Subject::new(event, item, at, &self.calendars))
+            .collect();
+        let mut probes: Vec<Vec<Option<Probe>>> = event
+            .items
+            .iter()
+            .map(|_| bucket.fields.iter().map(|_| None).collect())
+            .collect();
+        for (rule, slots) in bucket.rules.iter().zip(&bucket.slots) {
+            let mut items = Vec::new();
+            for (i, subject) in subjects.iter_mut().enumerate() {
+                let resolved = &mut probes[i];
+                let pass = rule.conditions.iter().zip(slots).all(|(cond, &slot)| {
+                    let probe =
+                        resolved[slot].get_or_insert_with(|| subject.probe(&bucket.fields[slot]));
+                    cond.test(probe)
+                });
+                if pass {
+                    items.push(i);
+                }
+            }
             if !items.is_empty() {
                 let stop = rule.rule.stop_processing;
                 firings.push(Firing {

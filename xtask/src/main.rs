@@ -4,6 +4,7 @@
 //!   component under `target/plugins/`, finding or installing a wasm toolchain.
 //! - `demo`: build the plugins, then run `tocsin demo` on the sample rules and events.
 //! - `test`: build the plugins once, then format check, clippy and every test.
+//! - `bench`: run the benchmarks.
 
 mod plugins;
 mod toolchain;
@@ -30,6 +31,8 @@ enum Task {
         #[arg(long, default_value = "tocsin-data")]
         data: PathBuf,
     },
+    /// Run the benchmarks; each prints its figures beside a baseline measured in the same run.
+    Bench,
     /// Build the plugins once, then check formatting, run clippy and every test.
     Test {
         /// Skip `cargo fmt --check` and clippy (faster local runs).
@@ -62,6 +65,16 @@ fn main() -> Result<()> {
                 .arg(&built.plugins)
                 .arg("--examples")
                 .arg(root.join("examples")))?;
+        }
+        Task::Bench => {
+            step("matching benchmark (criterion): 10,000 rules, indexed matcher vs naive baseline");
+            run(cargo().current_dir(&root).args([
+                "bench",
+                "--package",
+                "tocsin",
+                "--bench",
+                "matching",
+            ]))?;
         }
         Task::Test { no_lint } => {
             let built = plugins::build(&root)?;

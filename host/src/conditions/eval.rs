@@ -1,12 +1,20 @@
 //! Evaluating compiled conditions for one item of an event, with the reason.
+//!
+//! A field's value is resolved once into a [`Probe`] (the item's JSON value,
+//! the acting agent, a business-hours answer, the local time and day), so a
+//! matcher that evaluates many conditions on the same fields reads each field
+//! once per item. Case-insensitive text compares without allocating when both
+//! sides are ASCII; otherwise the folded text is computed once per probe.
 
 use super::compile::{Compiled, Field, NumberTest, Range, Test, TextTest};
 use crate::calendars::{Calendars, CompiledCalendar};
 use crate::event::{Event, ItemSnapshot};
+use jiff::civil::{Time, Weekday};
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
 use std::borrow::Cow;
+use std::cell::OnceCell;
 
 /// What a condition is evaluated against: one item of an event, at the event's time.
 pub struct Subject<'a> {
@@ -18,6 +26,22 @@ pub struct Subject<'a> {
     pub at: Timestamp,
     calendars: &'a Calendars,
     calendar: Option<&'a CompiledCalendar>,
+}
+
+/// A field's value for one subject, resolved once.
+#[derive(Debug)]
+pub struct Probe<'a> {
+    value: ProbeValue<'a>,
+    folded: OnceCell<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum ProbeValue<'a> {
+    Missing,
+    Json(&'a Value),
+    Text(&'a str),
+    Bool(bool),
+    Local(Time, Weekday),
 }
 
 impl<'a> Subject<'a> {
@@ -47,28 +71,105 @@ impl<'a> Subject<'a> {
         cal
     }
 
-    /// The value of a field for this subject (`None` when missing).
-    pub fn value(&mut self, field: &Field) -> Option<Cow<'a, Value>> {
-        match field {
-            Field::Item(name) => self.item.fields.get(name).map(Cow::Borrowed),
+    /// Resolves a field for this subject.
+    pub fn probe(&mut self, field: &Field) -> Probe<'a> {
+        let value = match field {
+            Field::Item(name) => self
+                .item
+                .fields
+                .get(name)
+                .map_or(ProbeValue::Missing, ProbeValue::Json),
             Field::Agent => match &self.event.agent {
-                Some(agent) => Some(Cow::Owned(Value::String(agent.clone()))),
-                None => self.item.fields.get("agent").map(Cow::Borrowed),
+                Some(agent) => ProbeValue::Text(agent),
+                None => self
+                    .item
+                    .fields
+                    .get("agent")
+                    .map_or(ProbeValue::Missing, ProbeValue::Json),
             },
-            Field::TimeOfDay => {
-                let t = self.calendar().time_of_day(self.at);
-                Some(Cow::Owned(Value::String(t.strftime("%H:%M").to_string())))
+            Field::TimeOfDay | Field::DayOfWeek => {
+                let local = self.calendar().local(self.at);
+                ProbeValue::Local(local.time(), local.weekday())
             }
-            Field::DayOfWeek => {
-                let d = self.calendar().weekday(self.at);
-                Some(Cow::Owned(Value::String(format!("{d:?}").to_lowercase())))
+            Field::OutsideBusinessHours => {
+                ProbeValue::Bool(self.calendar().outside_business_hours(self.at))
             }
-            Field::OutsideBusinessHours => Some(Cow::Owned(Value::Bool(
-                self.calendar().outside_business_hours(self.at),
-            ))),
-            Field::DuringHolidays => {
-                Some(Cow::Owned(Value::Bool(self.calendar().is_holiday(self.at))))
-            }
+            Field::DuringHolidays => ProbeValue::Bool(self.calendar().is_holiday(self.at)),
+        };
+        Probe {
+            value,
+            folded: OnceCell::new(),
+        }
+    }
+}
+
+impl Probe<'_> {
+    /// The value as JSON, for explain (null when missing).
+    pub fn to_json(&self, field: &Field) -> Value {
+        match self.value {
+            ProbeValue::Missing => Value::Null,
+            ProbeValue::Json(v) => v.clone(),
+            ProbeValue::Text(s) => Value::String(s.to_string()),
+            ProbeValue::Bool(b) => Value::Bool(b),
+            ProbeValue::Local(t, d) => Value::String(match field {
+                Field::DayOfWeek => format!("{d:?}").to_lowercase(),
+                _ => t.strftime("%H:%M").to_string(),
+            }),
+        }
+    }
+
+    fn text(&self) -> Cow<'_, str> {
+        match self.value {
+            ProbeValue::Json(Value::String(s)) => Cow::Borrowed(s),
+            ProbeValue::Json(Value::Null) | ProbeValue::Missing => Cow::Borrowed(""),
+            ProbeValue::Json(other) => Cow::Owned(other.to_string()),
+            ProbeValue::Text(s) => Cow::Borrowed(s),
+            ProbeValue::Bool(b) => Cow::Borrowed(if b { "true" } else { "false" }),
+            ProbeValue::Local(..) => Cow::Borrowed(""),
+        }
+    }
+
+    /// Lowercased text, computed once.
+    fn folded(&self) -> &str {
+        self.folded.get_or_init(|| self.text().to_lowercase())
+    }
+
+    /// The value when it is a string.
+    fn str(&self) -> Option<&str> {
+        match self.value {
+            ProbeValue::Json(Value::String(s)) => Some(s),
+            ProbeValue::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn is_set(&self) -> bool {
+        if let Some(s) = self.str() {
+            return !s.trim().is_empty();
+        }
+        match self.value {
+            ProbeValue::Missing | ProbeValue::Json(Value::Null) => false,
+            ProbeValue::Json(Value::Array(a)) => !a.is_empty(),
+            _ => true,
+        }
+    }
+
+    fn number(&self) -> Option<f64> {
+        match self.value {
+            ProbeValue::Json(Value::Number(n)) => n.as_f64(),
+            _ => self.str().and_then(|s| s.trim().parse().ok()),
+        }
+    }
+
+    fn boolean(&self) -> Option<bool> {
+        match self.value {
+            ProbeValue::Bool(b) => Some(b),
+            ProbeValue::Json(Value::Bool(b)) => Some(*b),
+            _ => match self.str() {
+                Some(s) if s.eq_ignore_ascii_case("true") => Some(true),
+                Some(s) if s.eq_ignore_ascii_case("false") => Some(false),
+                _ => None,
+            },
         }
     }
 }
@@ -91,60 +192,29 @@ pub struct Explained {
 impl Compiled {
     /// Whether the condition holds for the subject.
     pub fn holds(&self, subject: &mut Subject<'_>) -> bool {
-        let value = subject.value(&self.field);
-        let at = subject.at;
-        let cal = match (&self.test, &self.field) {
-            (Test::TimeOfDay(_) | Test::Days(..), _) => Some(subject.calendar()),
-            _ => None,
-        };
-        self.test_value(value.as_deref(), at, cal)
+        self.test(&subject.probe(&self.field))
     }
 
     /// Evaluates and says why.
     pub fn explain(&self, subject: &mut Subject<'_>) -> Explained {
-        let passed = self.holds(subject);
-        let actual = subject
-            .value(&self.field)
-            .map(Cow::into_owned)
-            .unwrap_or(Value::Null);
+        let probe = subject.probe(&self.field);
         Explained {
             field: self.source.field.clone(),
             op: self.source.op.name(),
             expected: self.source.value.clone(),
-            actual,
-            passed,
+            actual: probe.to_json(&self.field),
+            passed: self.test(&probe),
         }
     }
 
-    fn test_value(
-        &self,
-        value: Option<&Value>,
-        at: Timestamp,
-        cal: Option<&CompiledCalendar>,
-    ) -> bool {
+    /// Whether the condition holds for a resolved value of its field.
+    pub fn test(&self, probe: &Probe<'_>) -> bool {
         match &self.test {
-            Test::Presence(want_set) => is_set(value) == *want_set,
-            Test::Bool(want) => value.and_then(as_bool) == Some(*want),
-            Test::Text(test, negate) => {
-                let text = value.map(as_text).unwrap_or(Cow::Borrowed(""));
-                let case_sensitive = self.source.case_sensitive;
-                let folded: Cow<str> = if case_sensitive {
-                    text
-                } else {
-                    Cow::Owned(text.to_lowercase())
-                };
-                let hit = match test {
-                    TextTest::Equals(want) => folded == *want,
-                    TextTest::Contains(want) => folded.contains(want.as_str()),
-                    TextTest::StartsWith(want) => folded.starts_with(want.as_str()),
-                    TextTest::EndsWith(want) => folded.ends_with(want.as_str()),
-                    TextTest::Matches(re) => re.is_match(&folded),
-                    TextTest::OneOf(list) => list.iter().any(|w| *w == folded),
-                };
-                hit != *negate
-            }
+            Test::Presence(want_set) => probe.is_set() == *want_set,
+            Test::Bool(want) => probe.boolean() == Some(*want),
+            Test::Text(test, negate) => self.test_text(test, probe) != *negate,
             Test::Number(test) => {
-                let Some(n) = value.and_then(as_number) else {
+                let Some(n) = probe.number() else {
                     // A missing number satisfies only "not equals".
                     return matches!(test, NumberTest::Equals(_, true));
                 };
@@ -154,24 +224,81 @@ impl Compiled {
                     NumberTest::Range(r) => in_range(r, &n),
                 }
             }
-            Test::Instant(r) => value
-                .and_then(Value::as_str)
-                .and_then(|s| s.parse::<Timestamp>().ok())
-                .is_some_and(|t| in_range(r, &t)),
-            Test::TimeOfDay(r) => {
-                let Some(cal) = cal else { return false };
-                let t = cal.time_of_day(at);
-                match r {
+            Test::Instant(r) => match probe.value {
+                ProbeValue::Json(Value::String(s)) => {
+                    s.parse::<Timestamp>().is_ok_and(|t| in_range(r, &t))
+                }
+                _ => false,
+            },
+            Test::TimeOfDay(r) => match probe.value {
+                ProbeValue::Local(t, _) => match r {
                     Range::Between(min, max) if min > max => t >= *min || t <= *max,
                     _ => in_range(r, &t),
-                }
-            }
-            Test::Days(days, negate) => {
-                let Some(cal) = cal else { return false };
-                days.contains(&cal.weekday(at)) != *negate
-            }
+                },
+                _ => false,
+            },
+            Test::Days(days, negate) => match probe.value {
+                ProbeValue::Local(_, day) => days.contains(&day) != *negate,
+                _ => false,
+            },
         }
     }
+
+    fn test_text(&self, test: &TextTest, probe: &Probe<'_>) -> bool {
+        if let TextTest::Matches(re) = test {
+            // The regex carries its own case-insensitivity.
+            return re.is_match(&probe.text());
+        }
+        let text = probe.text();
+        let sensitive = self.source.case_sensitive;
+        if sensitive || text.is_ascii() {
+            // Expected values are folded already; ASCII text folds on the fly.
+            return match test {
+                TextTest::Equals(want) => eq(&text, want, sensitive),
+                TextTest::Contains(want) => contains(&text, want, sensitive),
+                TextTest::StartsWith(want) => {
+                    text.len() >= want.len() && eq(&text[..want.len()], want, sensitive)
+                }
+                TextTest::EndsWith(want) => {
+                    text.len() >= want.len()
+                        && eq(&text[text.len() - want.len()..], want, sensitive)
+                }
+                TextTest::OneOf(list) => list.iter().any(|w| eq(&text, w, sensitive)),
+                TextTest::Matches(_) => false,
+            };
+        }
+        let folded = probe.folded();
+        match test {
+            TextTest::Equals(want) => folded == want,
+            TextTest::Contains(want) => folded.contains(want.as_str()),
+            TextTest::StartsWith(want) => folded.starts_with(want.as_str()),
+            TextTest::EndsWith(want) => folded.ends_with(want.as_str()),
+            TextTest::OneOf(list) => list.iter().any(|w| folded == w),
+            TextTest::Matches(_) => false,
+        }
+    }
+}
+
+/// `text` equals `want` (already folded unless case-sensitive). Slicing ASCII
+/// text at `want.len()` is safe because callers check `text.is_ascii()` first.
+fn eq(text: &str, want: &str, sensitive: bool) -> bool {
+    if sensitive {
+        text == want
+    } else {
+        text.len() == want.len() && text.as_bytes().eq_ignore_ascii_case(want.as_bytes())
+    }
+}
+
+fn contains(text: &str, want: &str, sensitive: bool) -> bool {
+    if sensitive {
+        return text.contains(want);
+    }
+    if want.is_empty() {
+        return true;
+    }
+    let (hay, needle) = (text.as_bytes(), want.as_bytes());
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 fn in_range<T: PartialOrd>(r: &Range<T>, v: &T) -> bool {
@@ -179,39 +306,5 @@ fn in_range<T: PartialOrd>(r: &Range<T>, v: &T) -> bool {
         Range::Greater(min) => v > min,
         Range::Less(max) => v < max,
         Range::Between(min, max) => v >= min && v <= max,
-    }
-}
-
-fn is_set(value: Option<&Value>) -> bool {
-    match value {
-        None | Some(Value::Null) => false,
-        Some(Value::String(s)) => !s.trim().is_empty(),
-        Some(Value::Array(a)) => !a.is_empty(),
-        Some(_) => true,
-    }
-}
-
-fn as_text(v: &Value) -> Cow<'_, str> {
-    match v {
-        Value::String(s) => Cow::Borrowed(s),
-        Value::Null => Cow::Borrowed(""),
-        other => Cow::Owned(other.to_string()),
-    }
-}
-
-fn as_number(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn as_bool(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
-        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
-        _ => None,
     }
 }

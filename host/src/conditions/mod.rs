@@ -11,7 +11,7 @@ pub mod compile;
 pub mod eval;
 
 pub use compile::{compile, Compiled, Field};
-pub use eval::{Explained, Subject};
+pub use eval::{Explained, Probe, Subject};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -45,86 +45,23 @@ pub struct CheckedRule {
 impl Validator<'_> {
     /// Checks everything and compiles the conditions.
     pub fn check(&self, rule: &Rule) -> Result<CheckedRule, RuleError> {
+        let mut checked = check_against_catalog(self.catalog, rule)?;
+        checked.windows = self.check_actions(rule)?;
+        Ok(checked)
+    }
+
+    /// Checks each action against the catalog and the installed plugin;
+    /// returns each action's frequency window.
+    fn check_actions(&self, rule: &Rule) -> Result<Vec<Option<Duration>>, RuleError> {
         let err = |path: String, problem: String| RuleError {
             rule: rule.id.clone(),
             path,
             problem,
         };
-        if rule.id.is_empty()
-            || !rule
-                .id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-        {
-            return Err(err(
-                "id".into(),
-                format!(
-                    "{:?} is not accepted; use letters, digits, `-`, `_` and `.`",
-                    rule.id
-                ),
-            ));
-        }
-        if rule.name.trim().is_empty() {
-            return Err(err("name".into(), "is empty".into()));
-        }
-        if rule.owner.trim().is_empty() {
-            return Err(err(
-                "owner".into(),
-                "is empty; use `system` or an agent id".into(),
-            ));
-        }
-        let Some(category) = self.catalog.category(&rule.category) else {
-            let ids: Vec<&str> = self.catalog.categories().iter().map(|c| c.id).collect();
-            return Err(err(
-                "category".into(),
-                format!(
-                    "{:?} is not a category; use one of: {}",
-                    rule.category,
-                    ids.join(", ")
-                ),
-            ));
-        };
-        let Some(event_type) = category.event_type(&rule.event_type) else {
-            let ids: Vec<&str> = category.event_types.iter().map(|t| t.id.as_str()).collect();
-            return Err(err(
-                "event_type".into(),
-                format!(
-                    "{:?} is not an event type of {}; use one of: {}",
-                    rule.event_type,
-                    category.id,
-                    ids.join(", ")
-                ),
-            ));
-        };
-        if rule.agent_owned() && category.admin_only {
-            return Err(err(
-                "category".into(),
-                format!(
-                    "{} is for admins only; agent `{}` cannot own a rule in it",
-                    category.id, rule.owner
-                ),
-            ));
-        }
-        if rule.agent_owned() && event_type.admin_only {
-            return Err(err(
-                "event_type".into(),
-                format!(
-                    "{} is for admins only; agent `{}` cannot own a rule on it",
-                    event_type.id, rule.owner
-                ),
-            ));
-        }
-        let conditions = rule
-            .conditions
-            .iter()
-            .enumerate()
-            .map(|(i, cond)| {
-                let (field, kind) = resolve_field(event_type, &cond.field)
-                    .map_err(|problem| err(format!("conditions[{i}].field"), problem))?;
-                conditions::compile(cond, field, &kind)
-                    .map_err(|(sub, problem)| err(format!("conditions[{i}].{sub}"), problem))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let event_type = self
+            .catalog
+            .event_type(&rule.category, &rule.event_type)
+            .ok_or_else(|| err("event_type".into(), "is not in the catalog".into()))?;
         if rule.actions.is_empty() {
             return Err(err(
                 "actions".into(),
@@ -140,12 +77,21 @@ impl Validator<'_> {
                     format!(
                         "{:?} is not an action of {}/{}; use one of: {}",
                         action.action,
-                        category.id,
+                        rule.category,
                         event_type.id,
                         ids.join(", ")
                     ),
                 ));
             };
+            if allowed.admin_only && rule.agent_owned() {
+                return Err(err(
+                    format!("actions[{i}].action"),
+                    format!(
+                        "{} is for admins only; agent `{}` cannot use it",
+                        action.action, rule.owner
+                    ),
+                ));
+            }
             let catalog_allows = match action.mode {
                 super::RuleMode::Digest => allowed.digest,
                 super::RuleMode::PerItem => allowed.per_item,
@@ -236,12 +182,99 @@ impl Validator<'_> {
             };
             windows.push(window);
         }
-        Ok(CheckedRule {
-            rule: rule.clone(),
-            conditions,
-            windows,
-        })
+        Ok(windows)
     }
+}
+
+/// Checks what depends on the catalog alone (ids, category, event type, the
+/// owner's role, conditions) and compiles the conditions. Actions are not
+/// checked: see [`Validator::check`].
+pub fn check_against_catalog(catalog: &Catalog, rule: &Rule) -> Result<CheckedRule, RuleError> {
+    let err = |path: String, problem: String| RuleError {
+        rule: rule.id.clone(),
+        path,
+        problem,
+    };
+    if rule.id.is_empty()
+        || !rule
+            .id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    {
+        return Err(err(
+            "id".into(),
+            format!(
+                "{:?} is not accepted; use letters, digits, `-`, `_` and `.`",
+                rule.id
+            ),
+        ));
+    }
+    if rule.name.trim().is_empty() {
+        return Err(err("name".into(), "is empty".into()));
+    }
+    if rule.owner.trim().is_empty() {
+        return Err(err(
+            "owner".into(),
+            "is empty; use `system` or an agent id".into(),
+        ));
+    }
+    let Some(category) = catalog.category(&rule.category) else {
+        let ids: Vec<&str> = catalog.categories().iter().map(|c| c.id).collect();
+        return Err(err(
+            "category".into(),
+            format!(
+                "{:?} is not a category; use one of: {}",
+                rule.category,
+                ids.join(", ")
+            ),
+        ));
+    };
+    let Some(event_type) = category.event_type(&rule.event_type) else {
+        let ids: Vec<&str> = category.event_types.iter().map(|t| t.id.as_str()).collect();
+        return Err(err(
+            "event_type".into(),
+            format!(
+                "{:?} is not an event type of {}; use one of: {}",
+                rule.event_type,
+                category.id,
+                ids.join(", ")
+            ),
+        ));
+    };
+    if rule.agent_owned() && category.admin_only {
+        return Err(err(
+            "category".into(),
+            format!(
+                "{} is for admins only; agent `{}` cannot own a rule in it",
+                category.id, rule.owner
+            ),
+        ));
+    }
+    if rule.agent_owned() && event_type.admin_only {
+        return Err(err(
+            "event_type".into(),
+            format!(
+                "{} is for admins only; agent `{}` cannot own a rule on it",
+                event_type.id, rule.owner
+            ),
+        ));
+    }
+    let conditions = rule
+        .conditions
+        .iter()
+        .enumerate()
+        .map(|(i, cond)| {
+            let (field, kind) = resolve_field(event_type, &cond.field)
+                .map_err(|problem| err(format!("conditions[{i}].field"), problem))?;
+            conditions::compile(cond, field, &kind)
+                .map_err(|(sub, problem)| err(format!("conditions[{i}].{sub}"), problem))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(CheckedRule {
+        rule: rule.clone(),
+        conditions,
+        windows: Vec::new(),
+    })
 }
 
 /// Parses a frequency window: `"30s"`, `"15m"`, `"1h"`, `"2d"`, `"1h 30m"`.
