@@ -346,7 +346,7 @@ async fn matching_filters_items_orders_rules_and_explains() {
     let firings = m.matches(&ev, ev.at());
     let got: Vec<(&str, Vec<usize>)> = firings
         .iter()
-        .map(|f| (f.rule.rule.id.as_str(), f.items.clone()))
+        .map(|f| (f.rule.rule.id.as_str(), f.items.to_vec()))
         .collect();
     assert_eq!(
         got,
@@ -374,4 +374,77 @@ async fn matching_filters_items_orders_rules_and_explains() {
     assert_eq!(urgent.items[1].conditions[0].actual, json!("low"));
     // Other event types cost nothing: no rule is looked at for ticket-created.
     assert!(m.rules_for("ticket", "ticket-created").is_empty());
+}
+
+/// The equality index and the shared condition results never change the
+/// answer: for text that differs in case (ASCII and not), case-sensitive
+/// rules, `one of`, numbers and missing fields, the rules that fire are
+/// exactly those whose every condition holds for some item (`explain`).
+#[tokio::test]
+async fn indexed_matching_agrees_with_evaluating_every_condition() {
+    let registry = registry().await;
+    let v = Validator {
+        catalog: catalog(),
+        plugins: &registry,
+    };
+    let conds = [
+        json!([{"field": "department", "op": "equals", "value": "IT"}]),
+        json!([{"field": "department", "op": "equals", "value": "it", "case_sensitive": true}]),
+        json!([{"field": "department", "op": "equals", "value": "Ärger"}]),
+        json!([{"field": "department", "op": "one-of", "value": ["Sales", "ärger"]}]),
+        json!([{"field": "department", "op": "not-equals", "value": "IT"}]),
+        json!([{"field": "priority", "op": "equals", "value": "urgent"},
+               {"field": "department", "op": "equals", "value": "IT"}]),
+        json!([{"field": "idle-minutes", "op": "greater", "value": 30},
+               {"field": "department", "op": "equals", "value": "IT"}]),
+        json!([{"field": "idle-minutes", "op": "greater", "value": 30}]),
+        json!([{"field": "department", "op": "is-empty"}]),
+    ];
+    let rules: Vec<_> = conds
+        .iter()
+        .enumerate()
+        .map(|(n, c)| {
+            v.check(&rule(
+                json!({"id": format!("r{n}"), "event_type": "ticket-idle", "conditions": c}),
+            ))
+            .unwrap()
+        })
+        .collect();
+    let m = Matcher::new(rules.clone(), Arc::new(Calendars::default()));
+    let departments = [
+        json!("IT"),
+        json!("it"),
+        json!("ÄRGER"),
+        json!("sales"),
+        json!(7),
+        json!(null),
+    ];
+    let mut fired_somewhere = std::collections::BTreeSet::new();
+    for (a, da) in departments.iter().enumerate() {
+        for db in &departments[a..] {
+            let ev = event(json!([
+                {"kind": "ticket", "id": "1", "fields": {"department": da, "priority": "urgent", "idle-minutes": 10}},
+                {"kind": "ticket", "id": "2", "fields": {"department": db, "idle-minutes": 60}},
+                {"kind": "ticket", "id": "3", "fields": {}}
+            ]));
+            let got: Vec<(String, Vec<usize>)> = m
+                .matches(&ev, ev.at())
+                .iter()
+                .map(|f| (f.rule.rule.id.clone(), f.items.to_vec()))
+                .collect();
+            let want: Vec<(String, Vec<usize>)> = rules
+                .iter()
+                .map(|r| m.explain_rule(r, &ev, ev.at()))
+                .filter(|x| x.fires)
+                .map(|x| {
+                    let items = (0..x.items.len()).filter(|&i| x.items[i].passed).collect();
+                    (x.rule, items)
+                })
+                .collect();
+            assert_eq!(got, want, "departments {da} and {db}");
+            fired_somewhere.extend(got.into_iter().map(|(id, _)| id));
+        }
+    }
+    // Every rule fired for some pair, so each case was really exercised.
+    assert_eq!(fired_somewhere.len(), conds.len(), "{fired_somewhere:?}");
 }

@@ -74,11 +74,7 @@ impl<'a> Subject<'a> {
     /// Resolves a field for this subject.
     pub fn probe(&mut self, field: &Field) -> Probe<'a> {
         let value = match field {
-            Field::Item(name) => self
-                .item
-                .fields
-                .get(name)
-                .map_or(ProbeValue::Missing, ProbeValue::Json),
+            Field::Item(name) => return Probe::item_field(self.item.fields.get(name)),
             Field::Agent => match &self.event.agent {
                 Some(agent) => ProbeValue::Text(agent),
                 None => self
@@ -103,7 +99,15 @@ impl<'a> Subject<'a> {
     }
 }
 
-impl Probe<'_> {
+impl<'a> Probe<'a> {
+    /// An item field's value, or `None` when the item does not have it.
+    pub fn item_field(value: Option<&'a Value>) -> Self {
+        Probe {
+            value: value.map_or(ProbeValue::Missing, ProbeValue::Json),
+            folded: OnceCell::new(),
+        }
+    }
+
     /// The value as JSON, for explain (null when missing).
     pub fn to_json(&self, field: &Field) -> Value {
         match self.value {
@@ -127,6 +131,12 @@ impl Probe<'_> {
             ProbeValue::Bool(b) => Cow::Borrowed(if b { "true" } else { "false" }),
             ProbeValue::Local(..) => Cow::Borrowed(""),
         }
+    }
+
+    /// The value's text lowercased, computed once: the key a matcher looks up
+    /// in an equality index built from [`Compiled::index_keys`].
+    pub fn index_key(&self) -> &str {
+        self.folded()
     }
 
     /// Lowercased text, computed once.
@@ -205,6 +215,23 @@ impl Compiled {
             actual: probe.to_json(&self.field),
             passed: self.test(&probe),
         }
+    }
+
+    /// Lowercased values one of which the field's [`Probe::index_key`] must
+    /// equal for the condition to hold; `None` when the condition is not a
+    /// plain (not negated) `equals` or `one of` on non-empty text. A matcher
+    /// may skip the rule when the key is none of them, and must still
+    /// evaluate every condition when it is.
+    pub fn index_keys(&self) -> Option<Vec<String>> {
+        let wants: Vec<&String> = match &self.test {
+            Test::Text(TextTest::Equals(want), false) => vec![want],
+            Test::Text(TextTest::OneOf(list), false) => list.iter().collect(),
+            _ => return None,
+        };
+        if wants.is_empty() || wants.iter().any(|w| w.is_empty()) {
+            return None;
+        }
+        Some(wants.into_iter().map(|w| w.to_lowercase()).collect())
     }
 
     /// Whether the condition holds for a resolved value of its field.

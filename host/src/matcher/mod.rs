@@ -1,15 +1,21 @@
 //! Which rules an event fires. Enabled rules are indexed by category, then
 //! event type, in a stable order (position, then id); an event costs only the
-//! rules of its own type. Conditions were compiled when the rule was saved;
-//! each is evaluated per item, and a rule fires with the items that pass all.
+//! rules of its own type, and of those only the ones its `equals` / `one of`
+//! values do not rule out (see [`bucket`]). Conditions were compiled when the
+//! rule was saved; each is evaluated per item, and a rule fires with the
+//! items that pass all.
+
+mod bucket;
 
 use crate::calendars::Calendars;
-use crate::conditions::{Explained, Field, Probe, Subject};
+use crate::conditions::{Explained, Probe, Subject};
 use crate::event::Event;
 use crate::rules::validate::CheckedRule;
+use bucket::Bucket;
 use jiff::Timestamp;
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
-use std::collections::HashMap;
+use smallvec::{smallvec, SmallVec};
 use std::sync::Arc;
 
 /// Rules indexed for matching.
@@ -19,48 +25,15 @@ pub struct Matcher {
     calendars: Arc<Calendars>,
 }
 
-/// The rules of one event type, and the distinct fields their conditions
-/// read: each field is resolved at most once per item, whatever the number of
-/// rules that test it.
-#[derive(Default)]
-struct Bucket {
-    rules: Vec<Arc<CheckedRule>>,
-    fields: Vec<Field>,
-    /// For each rule, the slot in `fields` of each of its conditions.
-    slots: Vec<Vec<usize>>,
-}
-
-impl Bucket {
-    fn reindex(&mut self) {
-        self.rules
-            .sort_by(|a, b| (a.rule.position, &a.rule.id).cmp(&(b.rule.position, &b.rule.id)));
-        self.fields.clear();
-        self.slots = self
-            .rules
-            .iter()
-            .map(|r| {
-                r.conditions
-                    .iter()
-                    .map(|c| match self.fields.iter().position(|f| *f == c.field) {
-                        Some(slot) => slot,
-                        None => {
-                            self.fields.push(c.field.clone());
-                            self.fields.len() - 1
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
-    }
-}
-
-/// One rule that fired, with the positions of the items that passed its conditions.
+/// One rule that fired, with the positions of the items that passed its
+/// conditions. It borrows the rule from the matcher (clone the `Arc` to keep
+/// it longer), so matching never touches a rule that does not fire.
 #[derive(Debug, Clone)]
-pub struct Firing {
+pub struct Firing<'m> {
     /// The rule.
-    pub rule: Arc<CheckedRule>,
-    /// Indexes into the event's items.
-    pub items: Vec<usize>,
+    pub rule: &'m Arc<CheckedRule>,
+    /// Indexes into the event's items (inline up to two: most events have one).
+    pub items: SmallVec<[usize; 2]>,
 }
 
 /// Why a rule did or did not fire for an event.
@@ -92,11 +65,14 @@ impl Matcher {
     /// Indexes the rules (disabled ones are left out).
     pub fn new(rules: impl IntoIterator<Item = CheckedRule>, calendars: Arc<Calendars>) -> Matcher {
         let mut m = Matcher {
-            index: HashMap::new(),
+            index: HashMap::default(),
             calendars,
         };
-        for rule in rules {
-            m.upsert(rule);
+        for rule in rules.into_iter().filter(|r| r.rule.enabled) {
+            m.bucket_mut(&rule).rules.push(Arc::new(rule));
+        }
+        for bucket in m.index.values_mut().flat_map(|t| t.values_mut()) {
+            bucket.reindex();
         }
         m
     }
@@ -107,14 +83,17 @@ impl Matcher {
         if !rule.rule.enabled {
             return;
         }
-        let bucket = self
-            .index
+        let bucket = self.bucket_mut(&rule);
+        bucket.rules.push(Arc::new(rule));
+        bucket.reindex();
+    }
+
+    fn bucket_mut(&mut self, rule: &CheckedRule) -> &mut Bucket {
+        self.index
             .entry(rule.rule.category.clone())
             .or_default()
             .entry(rule.rule.event_type.clone())
-            .or_default();
-        bucket.rules.push(Arc::new(rule));
-        bucket.reindex();
+            .or_default()
     }
 
     /// Removes a rule, if indexed.
@@ -147,41 +126,61 @@ impl Matcher {
     }
 
     /// The rules the event fires, in order, each with its passing items.
-    pub fn matches(&self, event: &Event, at: Timestamp) -> Vec<Firing> {
+    pub fn matches(&self, event: &Event, at: Timestamp) -> Vec<Firing<'_>> {
         let mut firings = Vec::new();
         let Some(bucket) = self.bucket(&event.category, &event.event_type) else {
             return firings;
         };
-        let mut subjects: Vec<Subject> = event
+        let width = bucket.fields.len();
+        let words = bucket.words();
+        let distinct = bucket.conditions.len();
+        let mut subjects: SmallVec<[Subject; 2]> = event
             .items
             .iter()
             .map(|item| Subject::new(event, item, at, &self.calendars))
             .collect();
-        let mut probes: Vec<Vec<Option<Probe>>> = event
-            .items
-            .iter()
-            .map(|_| bucket.fields.iter().map(|_| None).collect())
-            .collect();
-        for (rule, slots) in bucket.rules.iter().zip(&bucket.slots) {
-            let mut items = Vec::new();
+        // Per item: its resolved fields, and the rules it may pass.
+        let mut probes: SmallVec<[Option<Probe>; 32]> = SmallVec::new();
+        probes.resize_with(subjects.len() * width, || None);
+        // Per item and distinct condition: 0 not yet known, 1 fails, 2 holds.
+        let mut known: SmallVec<[u8; 256]> = smallvec![0; subjects.len() * distinct];
+        let mut maybe: SmallVec<[u64; 8]> = smallvec![0; subjects.len() * words];
+        let mut any: SmallVec<[u64; 8]> = smallvec![0; words];
+        for (i, subject) in subjects.iter_mut().enumerate() {
+            let bits = &mut maybe[i * words..(i + 1) * words];
+            let resolved = &mut probes[i * width..(i + 1) * width];
+            bucket.resolve_item(subject.item, resolved);
+            bucket.candidates(resolved, |f| subject.probe(f), bits);
+            for (a, b) in any.iter_mut().zip(bits.iter()) {
+                *a |= b;
+            }
+        }
+        for n in set_bits(&any) {
+            let (rule, uses) = (&bucket.rules[n], bucket.uses(n));
+            let mut items = SmallVec::new();
             for (i, subject) in subjects.iter_mut().enumerate() {
-                let resolved = &mut probes[i];
-                let pass = rule.conditions.iter().zip(slots).all(|(cond, &slot)| {
-                    let probe =
-                        resolved[slot].get_or_insert_with(|| subject.probe(&bucket.fields[slot]));
-                    cond.test(probe)
+                if maybe[i * words + n / 64] & (1 << (n % 64)) == 0 {
+                    continue;
+                }
+                let resolved = &mut probes[i * width..(i + 1) * width];
+                let results = &mut known[i * distinct..(i + 1) * distinct];
+                let pass = uses.iter().all(|&at| {
+                    let at = at as usize;
+                    if results[at] == 0 {
+                        let (slot, cond) = &bucket.conditions[at];
+                        let probe = resolved[*slot]
+                            .get_or_insert_with(|| subject.probe(&bucket.fields[*slot]));
+                        results[at] = if cond.test(probe) { 2 } else { 1 };
+                    }
+                    results[at] == 2
                 });
                 if pass {
                     items.push(i);
                 }
             }
             if !items.is_empty() {
-                let stop = rule.rule.stop_processing;
-                firings.push(Firing {
-                    rule: rule.clone(),
-                    items,
-                });
-                if stop {
+                firings.push(Firing { rule, items });
+                if bucket.stops(n) {
                     break;
                 }
             }
@@ -236,4 +235,18 @@ impl Matcher {
             items,
         }
     }
+}
+
+/// Positions of the set bits, in increasing order.
+fn set_bits(words: &[u64]) -> impl Iterator<Item = usize> + '_ {
+    words.iter().enumerate().flat_map(|(w, &word)| {
+        let mut rest = word;
+        std::iter::from_fn(move || {
+            (rest != 0).then(|| {
+                let bit = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                w * 64 + bit
+            })
+        })
+    })
 }

@@ -1,0 +1,157 @@
+//! The rules of one event type, prepared for matching: the distinct fields
+//! their conditions read, and an equality index that rules out, before any
+//! condition runs, the rules whose `equals` / `one of` condition cannot hold.
+
+use crate::conditions::{Compiled, Field, Probe};
+use crate::event::ItemSnapshot;
+use crate::rules::validate::CheckedRule;
+use rustc_hash::FxHashMap as HashMap;
+use std::sync::Arc;
+
+/// Rules of one (category, event type), in firing order.
+#[derive(Default)]
+pub(super) struct Bucket {
+    pub(super) rules: Vec<Arc<CheckedRule>>,
+    /// Distinct fields read by the conditions; each is resolved at most once
+    /// per item, whatever the number of rules that test it.
+    pub(super) fields: Vec<Field>,
+    /// Distinct conditions, each with the slot in `fields` it reads: rules
+    /// that share a condition share its result for an item.
+    pub(super) conditions: Vec<(usize, Compiled)>,
+    /// Every rule's conditions as indexes into `conditions`, rule after rule
+    /// (one contiguous list, for locality); rule `n` owns
+    /// `uses[starts[n]..starts[n + 1]]`.
+    uses: Vec<u32>,
+    starts: Vec<u32>,
+    /// Slots of the item fields (`Field::Item`), by name.
+    by_name: HashMap<String, usize>,
+    /// Rules that stop the processing of later rules when they fire (a bit set).
+    stops: Vec<u64>,
+    /// Rules with no indexable condition: always candidates (a bit set).
+    always: Vec<u64>,
+    /// Per field slot: lowercased value to the rules whose anchor condition
+    /// on that field can hold only for that value.
+    anchors: Vec<(usize, HashMap<String, Vec<u32>>)>,
+}
+
+impl Bucket {
+    /// Sorts the rules and rebuilds the field slots and the index.
+    pub(super) fn reindex(&mut self) {
+        self.rules
+            .sort_by(|a, b| (a.rule.position, &a.rule.id).cmp(&(b.rule.position, &b.rule.id)));
+        self.fields.clear();
+        self.conditions.clear();
+        self.anchors.clear();
+        self.by_name.clear();
+        self.always = vec![0; self.words()];
+        self.stops = vec![0; self.words()];
+        let mut seen: HashMap<String, u32> = HashMap::default();
+        self.uses.clear();
+        self.starts.clear();
+        self.starts.push(0);
+        for (n, rule) in self.rules.iter().enumerate() {
+            if rule.rule.stop_processing {
+                self.stops[n / 64] |= 1 << (n % 64);
+            }
+            let mut own = Vec::with_capacity(rule.conditions.len());
+            for c in &rule.conditions {
+                let key = serde_json::to_string(&c.source).unwrap_or_default();
+                let next = self.conditions.len() as u32;
+                let at = *seen.entry(key).or_insert(next);
+                if at == next {
+                    let slot = match self.fields.iter().position(|f| *f == c.field) {
+                        Some(slot) => slot,
+                        None => {
+                            self.fields.push(c.field.clone());
+                            self.fields.len() - 1
+                        }
+                    };
+                    if let Field::Item(name) = &c.field {
+                        self.by_name.insert(name.clone(), slot);
+                    }
+                    self.conditions.push((slot, c.clone()));
+                }
+                own.push(at);
+            }
+            // The first indexable condition anchors the rule.
+            let anchor = own.iter().find_map(|&at| {
+                let (slot, c) = &self.conditions[at as usize];
+                c.index_keys().map(|keys| (*slot, keys))
+            });
+            match anchor {
+                Some((slot, keys)) => {
+                    let at = match self.anchors.iter().position(|(s, _)| *s == slot) {
+                        Some(at) => at,
+                        None => {
+                            self.anchors.push((slot, HashMap::default()));
+                            self.anchors.len() - 1
+                        }
+                    };
+                    for key in keys {
+                        let list = self.anchors[at].1.entry(key).or_default();
+                        if list.last() != Some(&(n as u32)) {
+                            list.push(n as u32);
+                        }
+                    }
+                }
+                None => self.always[n / 64] |= 1 << (n % 64),
+            }
+            self.uses.extend_from_slice(&own);
+            self.starts.push(self.uses.len() as u32);
+        }
+    }
+
+    /// Rule `n`'s conditions, as indexes into `conditions`.
+    pub(super) fn uses(&self, n: usize) -> &[u32] {
+        &self.uses[self.starts[n] as usize..self.starts[n + 1] as usize]
+    }
+
+    /// Whether rule `n` stops the processing of later rules when it fires.
+    pub(super) fn stops(&self, n: usize) -> bool {
+        self.stops[n / 64] & (1 << (n % 64)) != 0
+    }
+
+    /// Words in a bit set over the rules.
+    pub(super) fn words(&self) -> usize {
+        self.rules.len().div_ceil(64)
+    }
+
+    /// Resolves every item field the conditions read in one pass over the
+    /// item's fields (absent ones resolve to missing); the others (agent,
+    /// calendar answers) stay for `probe` to resolve when first needed.
+    pub(super) fn resolve_item<'a>(
+        &self,
+        item: &'a ItemSnapshot,
+        probes: &mut [Option<Probe<'a>>],
+    ) {
+        for (slot, field) in self.fields.iter().enumerate() {
+            if let Field::Item(_) = field {
+                probes[slot] = Some(Probe::item_field(None));
+            }
+        }
+        for (name, value) in &item.fields {
+            if let Some(&slot) = self.by_name.get(name.as_str()) {
+                probes[slot] = Some(Probe::item_field(Some(value)));
+            }
+        }
+    }
+
+    /// Marks in `out` (a bit set over the rules) the rules that may pass for
+    /// one item, resolving the anchor fields into `probes` as needed.
+    pub(super) fn candidates<'a>(
+        &self,
+        probes: &mut [Option<Probe<'a>>],
+        mut probe: impl FnMut(&Field) -> Probe<'a>,
+        out: &mut [u64],
+    ) {
+        out.copy_from_slice(&self.always);
+        for (slot, index) in &self.anchors {
+            let p = probes[*slot].get_or_insert_with(|| probe(&self.fields[*slot]));
+            if let Some(rules) = index.get(p.index_key()) {
+                for &n in rules {
+                    out[n as usize / 64] |= 1 << (n % 64);
+                }
+            }
+        }
+    }
+}
