@@ -37,6 +37,10 @@ pub struct Event {
     pub old_values: Map<String, Value>,
     /// The item (or, for a scan, every matching item).
     pub items: Vec<ItemSnapshot>,
+    /// Re-sending an event with the same key is a no-op that returns the
+    /// first ingestion's result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
 }
 
 /// An event that cannot be accepted.

@@ -16,6 +16,9 @@
 //! - [`store`]: sled, one data directory: rules, events, queued mail and commands.
 //! - [`event`]: what the help desk sends.
 //! - [`dispatch`]: turns a firing into invocations (digest or per item) and runs them.
+//! - [`engine`]: durable ingestion, the frequency gate, the outbox and its
+//!   workers, retries, dead letter and the audit trail.
+//! - [`templates`]: string settings rendered in a sandbox before a plugin runs.
 //! - [`cli`]: the `tocsin` command line.
 
 pub mod calendars;
@@ -23,8 +26,10 @@ pub mod catalog;
 pub mod cli;
 pub mod conditions;
 pub mod dispatch;
+pub mod engine;
 pub mod event;
 pub mod matcher;
 pub mod plugins;
 pub mod rules;
 pub mod store;
+pub mod templates;

@@ -33,6 +33,11 @@ impl Store {
         })
     }
 
+    /// The database itself (for group commit).
+    pub fn db(&self) -> &sled::Db {
+        &self.db
+    }
+
     /// A named tree of the database, for the modules that own their data.
     pub fn tree(&self, name: &str) -> anyhow::Result<sled::Tree> {
         Ok(self.db.open_tree(name)?)

@@ -75,6 +75,12 @@ fn main() -> Result<()> {
                 "--bench",
                 "matching",
             ]))?;
+            let built = plugins::build(&root)?;
+            step("ingestion benchmark: durable group commit vs one event at a time");
+            run(cargo()
+                .current_dir(&root)
+                .env("TOCSIN_PLUGINS_DIR", &built.plugins)
+                .args(["bench", "--package", "tocsin", "--bench", "ingest"]))?;
         }
         Task::Test { no_lint } => {
             let built = plugins::build(&root)?;

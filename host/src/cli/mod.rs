@@ -1,6 +1,7 @@
 //! The `tocsin` command line (clap). Each command is a thin layer over the library.
 
 mod demo;
+mod ingest;
 mod plugin;
 
 use clap::{Parser, Subcommand};
@@ -19,6 +20,8 @@ pub struct Cli {
 enum Command {
     /// Install the built-in plugins, load sample rules, send sample events, show what ran.
     Demo(demo::DemoArgs),
+    /// Send events (JSON lines) through the engine; print each acknowledgement.
+    Ingest(ingest::IngestArgs),
     /// Print the catalog: categories, event types, conditions, actions.
     Catalog {
         /// Print JSON instead of text.
@@ -48,6 +51,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Demo(args) => demo::run(args).await,
             Command::Plugin(cmd) => plugin::run(cmd).await,
+            Command::Ingest(args) => ingest::run(args).await,
             Command::Catalog { json } => {
                 let catalog = crate::catalog::catalog();
                 if json {

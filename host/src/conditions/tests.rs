@@ -18,6 +18,7 @@ fn event_at(at: &str, fields: Value) -> Event {
             id: "1".into(),
             fields: fields.as_object().cloned().unwrap_or_default(),
         }],
+        idempotency_key: None,
     }
 }
 

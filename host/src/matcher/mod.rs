@@ -113,6 +113,11 @@ impl Matcher {
         self.index.get(category).and_then(|t| t.get(event_type))
     }
 
+    /// The calendars used for business hours and local times.
+    pub fn calendars(&self) -> &Arc<Calendars> {
+        &self.calendars
+    }
+
     /// Replaces the calendars used for business hours and local times.
     pub fn set_calendars(&mut self, calendars: Arc<Calendars>) {
         self.calendars = calendars;

@@ -85,9 +85,31 @@ pub struct RuleAction {
     /// At most one invocation per window (`"15m"`, `"1h"`); absent: no limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_frequency: Option<String>,
+    /// What a firing suppressed by `max_frequency` does: `skip` (default;
+    /// recorded in the audit) or `coalesce` (its items are delivered together
+    /// when the window ends).
+    #[serde(default, skip_serializing_if = "OnSuppressed::is_skip")]
+    pub on_suppressed: OnSuppressed,
     /// Settings, checked by the plugin's schema.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub settings: Map<String, Value>,
+}
+
+/// What happens to a firing inside a frequency window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnSuppressed {
+    /// Not run; recorded in the audit.
+    #[default]
+    Skip,
+    /// Its items wait and are delivered in one invocation at the window's end.
+    Coalesce,
+}
+
+impl OnSuppressed {
+    fn is_skip(&self) -> bool {
+        *self == OnSuppressed::Skip
+    }
 }
 
 /// Digest or per item, as written in rules.

@@ -180,6 +180,13 @@ impl Validator<'_> {
                         .map_err(|p| err(format!("actions[{i}].max_frequency"), p))?,
                 ),
             };
+            if window.is_none() && action.on_suppressed == super::OnSuppressed::Coalesce {
+                return Err(err(
+                    format!("actions[{i}].on_suppressed"),
+                    "\"coalesce\" needs a max_frequency window (such as \"15m\") to coalesce into"
+                        .to_string(),
+                ));
+            }
             windows.push(window);
         }
         Ok(windows)

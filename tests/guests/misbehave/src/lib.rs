@@ -18,6 +18,16 @@ impl Plugin for Misbehave {
             ("ok", "Succeed"),
             ("send-mail", "Queue a mail through the host"),
             ("set-status", "Submit a set-status command"),
+            (
+                "flaky",
+                "Fail retryably for the first attempts, then succeed",
+            ),
+            ("fail-once", "Fail permanently on the first attempt only"),
+            // Catalog action ids, so engine tests can use them in rules:
+            // `log-to-file` behaves as its `behave` setting says (ok, flaky,
+            // fail-once); `set-ticket-status` is `set-status`.
+            ("log-to-file", "Behave as the `behave` setting says"),
+            ("set-ticket-status", "Submit a set-status command"),
         ] {
             info = info.action(ActionInfo::new(id, title));
         }
@@ -25,7 +35,16 @@ impl Plugin for Misbehave {
     }
 
     fn run(inv: Invocation) -> Result<Outcome, Failure> {
-        match inv.action.as_str() {
+        let behave = match inv.action.as_str() {
+            "log-to-file" => {
+                let settings: serde_json::Value = inv.settings()?;
+                let b = settings.get("behave").and_then(|b| b.as_str());
+                b.unwrap_or("ok").to_string()
+            }
+            "set-ticket-status" => "set-status".to_string(),
+            other => other.to_string(),
+        };
+        match behave.as_str() {
             "spin" => spin(),
             "grow-memory" => {
                 // 1 GiB, touched so it cannot be optimised away.
@@ -45,7 +64,25 @@ impl Plugin for Misbehave {
                 Err(Failure::permanent("trap is only meaningful in wasm"))
             }
             "panic" => panic!("misbehave panicked on purpose"),
-            "ok" => Ok(Outcome::new("ok")),
+            "ok" => Ok(Outcome::new(format!("ok {}", item_ids(&inv)))),
+            "flaky" => {
+                // settings: {"failures": n, "retry_after_ms": ms}
+                let failures = setting(&inv, "failures").unwrap_or(2);
+                if u64::from(inv.attempt) <= failures {
+                    let mut f = Failure::retryable(format!("attempt {} fails", inv.attempt));
+                    if let Some(ms) = setting(&inv, "retry_after_ms") {
+                        f = f.retry_after(std::time::Duration::from_millis(ms));
+                    }
+                    return Err(f);
+                }
+                Ok(Outcome::new(format!(
+                    "attempt {} ok {}",
+                    inv.attempt,
+                    item_ids(&inv)
+                )))
+            }
+            "fail-once" if inv.attempt == 1 => Err(Failure::permanent("first attempt fails")),
+            "fail-once" => Ok(Outcome::new(format!("attempt {} ok", inv.attempt))),
             "send-mail" => {
                 let message = tocsin_sdk::mail::Message {
                     to: vec!["ops@example.com".into()],
@@ -69,7 +106,11 @@ impl Plugin for Misbehave {
                     item_kind: item.kind.clone(),
                     item_id: item.id.clone(),
                     name: "set-status".into(),
-                    arguments: r#"{"status":"closed"}"#.into(),
+                    arguments: {
+                        let settings: serde_json::Value = inv.settings()?;
+                        let status = settings.get("status").and_then(|s| s.as_str());
+                        serde_json::json!({ "status": status.unwrap_or("closed") }).to_string()
+                    },
                 };
                 tocsin_sdk::helpdesk::submit(&command)
                     .map(|id| Outcome::new(format!("submitted {id}")))
@@ -118,3 +159,15 @@ fn read_outside() -> Result<Outcome, Failure> {
 }
 
 export_plugin!(Misbehave);
+
+/// The items' ids, comma-separated, for summaries the tests can read.
+fn item_ids(inv: &Invocation) -> String {
+    let ids: Vec<&str> = inv.items.iter().map(|i| i.id.as_str()).collect();
+    format!("[{}]", ids.join(","))
+}
+
+/// A number setting, if present.
+fn setting(inv: &Invocation, name: &str) -> Option<u64> {
+    let settings: serde_json::Value = inv.settings().ok()?;
+    settings.get(name)?.as_u64()
+}

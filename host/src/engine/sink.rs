@@ -1,0 +1,60 @@
+//! What plugins send back through host imports during an invocation: mail is
+//! queued in the store; help-desk commands are kept per invocation so the
+//! engine, once the invocation is over, applies them to the item mirror,
+//! emits the follow-on events and lists them for the connector.
+
+use crate::plugins::bindings::{helpdesk, mail};
+use crate::plugins::Outbound;
+use crate::store::Store;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// The [`Outbound`] the runtime of an engine is built with.
+pub struct Sink {
+    store: Store,
+    commands: Mutex<HashMap<String, Vec<helpdesk::Command>>>,
+}
+
+impl Sink {
+    /// A sink that queues mail in `store`.
+    pub fn new(store: Store) -> Sink {
+        Sink {
+            store,
+            commands: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes the commands an invocation submitted, in order.
+    pub fn take(&self, invocation: &str) -> Vec<helpdesk::Command> {
+        self.commands
+            .lock()
+            .expect("sink lock")
+            .remove(invocation)
+            .unwrap_or_default()
+    }
+}
+
+impl Outbound for Sink {
+    fn queue_mail(
+        &self,
+        plugin: &str,
+        invocation: &str,
+        m: &mail::Message,
+    ) -> anyhow::Result<String> {
+        self.store.queue_mail(plugin, invocation, m)
+    }
+
+    fn submit_command(
+        &self,
+        _plugin: &str,
+        invocation: &str,
+        c: &helpdesk::Command,
+    ) -> anyhow::Result<String> {
+        serde_json::from_str::<serde_json::Value>(&c.arguments)
+            .map_err(|e| anyhow::anyhow!("command arguments are not JSON: {e}"))?;
+        let mut all = self.commands.lock().expect("sink lock");
+        let list = all.entry(invocation.to_string()).or_default();
+        list.push(c.clone());
+        Ok(format!("{invocation}/cmd-{}", list.len()))
+    }
+}

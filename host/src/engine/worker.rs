@@ -1,0 +1,410 @@
+//! Workers: run due jobs with a per-plugin concurrency limit; on a retryable
+//! failure try again later with exponential backoff and jitter (never sooner
+//! than the plugin's retry-after) until the horizon; a permanent failure or an
+//! exhausted job goes to the dead-letter list, from which it can be replayed.
+//! After an invocation, the help-desk commands it submitted update the item
+//! mirror, are listed for the connector, and emit follow-on events.
+
+use super::audit::{self, Entry, Record};
+use super::outbox::{backoff_ms, Job};
+use super::{keys, Engine, Inner};
+use crate::dispatch::{wit_event, wit_item};
+use crate::event::{Event, ItemSnapshot};
+use crate::plugins::bindings::{helpdesk, Invocation, Mode, RuleRef};
+use crate::plugins::InvokeError;
+use crate::rules::Rule;
+use crate::templates;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// How an attempt ended.
+enum Ending {
+    Done(String),
+    Retry(String, i64),
+    Dead(String),
+}
+
+impl Engine {
+    /// Runs every job due now (and ends due coalescing windows first); returns
+    /// when they have finished, with the time the next job is due, if any.
+    pub async fn run_due(&self) -> Option<i64> {
+        if let Err(e) = self.inner.end_windows().await {
+            tracing::error!("ending coalescing windows: {e:#}");
+        }
+        self.inner.forget_disabled();
+        let now = self.inner.clock.now_ms();
+        let due: Vec<u64> = {
+            let mut q = self.inner.queue.lock().expect("queue lock");
+            let ready: Vec<(i64, u64)> = q
+                .due
+                .iter()
+                .take_while(|(at, _)| *at <= now)
+                .filter(|(_, n)| !q.running.contains(n))
+                .copied()
+                .collect();
+            for entry in &ready {
+                q.due.remove(entry);
+                q.running.insert(entry.1);
+            }
+            ready.into_iter().map(|(_, n)| n).collect()
+        };
+        let mut set = tokio::task::JoinSet::new();
+        for n in due {
+            let inner = self.inner.clone();
+            set.spawn(async move { inner.run_job(n).await });
+        }
+        while let Some(done) = set.join_next().await {
+            if let Ok(Err(e)) = done {
+                tracing::error!("running a job: {e:#}");
+            }
+        }
+        self.inner.forget_disabled();
+        let q = self.inner.queue.lock().expect("queue lock");
+        let next_job = q.due.first().map(|(at, _)| *at);
+        let next_window = self
+            .inner
+            .coalescing
+            .lock()
+            .expect("coalescing lock")
+            .first()
+            .map(|(at, _)| *at);
+        next_job.into_iter().chain(next_window).min()
+    }
+
+    /// Moves a dead-lettered job back to the outbox, due now, with a fresh
+    /// retry horizon. Returns its invocation id.
+    pub async fn replay(&self, job: u64) -> anyhow::Result<String> {
+        let inner = &self.inner;
+        let Some(v) = inner.tree.get(keys::dead(job))? else {
+            anyhow::bail!("job {job:016x} is not in the dead-letter list");
+        };
+        let mut job: Job = serde_json::from_slice(&v)?;
+        let now = inner.clock.now_ms();
+        job.due_ms = now;
+        job.first_due_ms = now;
+        let mut batch = sled::Batch::default();
+        batch.remove(keys::dead(job.n));
+        batch.insert(keys::job(job.n), serde_json::to_vec(&job)?);
+        inner.tree.apply_batch(batch)?;
+        inner.commit.durable().await?;
+        inner
+            .queue
+            .lock()
+            .expect("queue lock")
+            .due
+            .insert((job.due_ms, job.n));
+        inner.wake.notify_one();
+        Ok(job.invocation_id())
+    }
+}
+
+impl Inner {
+    async fn run_job(self: &Arc<Self>, n: u64) -> anyhow::Result<()> {
+        let result = self.attempt(n).await;
+        self.queue.lock().expect("queue lock").running.remove(&n);
+        result
+    }
+
+    async fn attempt(self: &Arc<Self>, n: u64) -> anyhow::Result<()> {
+        let Some(v) = self.tree.get(keys::job(n))? else {
+            return Ok(());
+        };
+        let mut job: Job = serde_json::from_slice(&v)?;
+        let event: Event = match self.tree.get(keys::event(&job.event))? {
+            Some(v) => serde_json::from_slice(&v)?,
+            None => anyhow::bail!("job {n:016x}: its event {} is missing", job.event),
+        };
+        let permit = self.limit(&job.action.plugin).acquire_owned().await?;
+        job.attempts += 1;
+        let invocation_id = job.invocation_id();
+        let started = Instant::now();
+        let (ending, settings) = self.invoke(&job, &event, &invocation_id).await;
+        drop(permit);
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let commands = self.sink.take(&invocation_id);
+
+        let now = self.clock.now_ms();
+        let mut batch = sled::Batch::default();
+        let (outcome, message, retry_at) = match &ending {
+            Ending::Done(summary) => {
+                batch.remove(keys::job(n));
+                ("ok", summary.clone(), None)
+            }
+            Ending::Retry(why, delay) => {
+                let at = now + delay;
+                if at > job.first_due_ms + self.config.retry_horizon_ms {
+                    let why = format!("gave up after {} attempt(s): {why}", job.attempts);
+                    job.last_error = Some(why.clone());
+                    batch.remove(keys::job(n));
+                    batch.insert(keys::dead(n), serde_json::to_vec(&job)?);
+                    ("dead-letter", why, None)
+                } else {
+                    job.due_ms = at;
+                    job.last_error = Some(why.clone());
+                    batch.insert(keys::job(n), serde_json::to_vec(&job)?);
+                    (
+                        "retry",
+                        format!("{why}; next attempt in {delay} ms"),
+                        Some(at),
+                    )
+                }
+            }
+            Ending::Dead(why) => {
+                job.last_error = Some(why.clone());
+                batch.remove(keys::job(n));
+                batch.insert(keys::dead(n), serde_json::to_vec(&job)?);
+                ("dead-letter", why.clone(), None)
+            }
+        };
+        let record = Record {
+            seq: self.next_id()?,
+            event: job.event.clone(),
+            at_ms: now,
+            entry: Entry::Attempt {
+                rule: job.rule.clone(),
+                action_index: job.action_index,
+                plugin: job.action.plugin.clone(),
+                invocation: invocation_id.clone(),
+                attempt: job.attempts,
+                items: job
+                    .items
+                    .iter()
+                    .map(|i| format!("{}/{}", i.kind, i.id))
+                    .collect(),
+                settings,
+                outcome: outcome.to_string(),
+                message,
+                duration_ms,
+            },
+        };
+        audit::write(&mut batch, &record)?;
+        let follow_ons = self.apply_commands(&job, &invocation_id, &commands, now, &mut batch)?;
+        self.tree.apply_batch(batch)?;
+        self.commit.durable().await?;
+        if let Some(at) = retry_at {
+            self.queue.lock().expect("queue lock").due.insert((at, n));
+        }
+        for event in follow_ons {
+            let depth = job.depth + 1;
+            if depth > self.config.cascade_depth {
+                self.alert(
+                    Some(&job.rule),
+                    &job.event,
+                    format!(
+                        "cascade cut: a {} event from rule {} would be at depth {depth}, beyond the limit of {}",
+                        event.event_type, job.rule, self.config.cascade_depth
+                    ),
+                )
+                .await?;
+                continue;
+            }
+            if let Err(e) = self.ingest(event, depth).await {
+                tracing::error!("follow-on event of {invocation_id}: {e}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Renders the settings and invokes the plugin; returns how it ended and
+    /// the rendered settings with secrets redacted (for the audit).
+    async fn invoke(&self, job: &Job, event: &Event, invocation_id: &str) -> (Ending, Value) {
+        let plugin = &job.action.plugin;
+        let installed = self.registry.get(plugin);
+        let schema = installed.as_ref().and_then(|i| {
+            i.plugin
+                .info
+                .actions
+                .iter()
+                .find(|a| a.id == job.action.action)
+                .and_then(|a| serde_json::from_str::<Value>(&a.settings_schema).ok())
+        });
+        let rule = Rule {
+            id: job.rule.clone(),
+            name: job.rule_name.clone(),
+            enabled: true,
+            owner: job.owner.clone(),
+            folder: String::new(),
+            category: event.category.clone(),
+            event_type: event.event_type.clone(),
+            position: 0,
+            stop_processing: false,
+            conditions: Vec::new(),
+            actions: Vec::new(),
+        };
+        let context = templates::context(event, &job.items, &rule);
+        let rendered = match templates::render_settings(&job.action.settings, &context) {
+            Ok(r) => r,
+            Err(e) => {
+                let shown = Value::Object(templates::redact(&job.action.settings, schema.as_ref()));
+                return (Ending::Dead(format!("template error: {e}")), shown);
+            }
+        };
+        let shown = Value::Object(templates::redact(&rendered, schema.as_ref()));
+        let Some(installed) = installed else {
+            return (
+                Ending::Retry(
+                    format!("plugin {plugin} is not installed"),
+                    backoff_ms(
+                        job.attempts,
+                        self.config.backoff_base_ms,
+                        self.config.backoff_cap_ms,
+                        None,
+                    ),
+                ),
+                shown,
+            );
+        };
+        let invocation = Invocation {
+            id: invocation_id.to_string(),
+            attempt: job.attempts,
+            rule: RuleRef {
+                id: job.rule.clone(),
+                name: job.rule_name.clone(),
+                owner: job.owner.clone(),
+            },
+            action: job.action.action.clone(),
+            action_index: job.action_index as u32,
+            mode: Mode::from(job.action.mode),
+            settings: Value::Object(rendered).to_string(),
+            event: wit_event(event),
+            items: job.items.iter().map(wit_item).collect(),
+        };
+        let result = self
+            .registry
+            .runtime()
+            .invoke(&installed.plugin, installed.grants.clone(), invocation)
+            .await;
+        let ending = match result {
+            Ok(outcome) => Ending::Done(outcome.summary),
+            Err(e) if e.retryable() => {
+                let retry_after = match &e {
+                    InvokeError::Failed { failure, .. } => failure.retry_after_ms,
+                    _ => None,
+                };
+                Ending::Retry(
+                    e.to_string(),
+                    backoff_ms(
+                        job.attempts,
+                        self.config.backoff_base_ms,
+                        self.config.backoff_cap_ms,
+                        retry_after,
+                    ),
+                )
+            }
+            Err(e) => Ending::Dead(e.to_string()),
+        };
+        (ending, shown)
+    }
+
+    /// Applies an invocation's commands to the item mirror, lists them for
+    /// the connector, and returns the follow-on events they cause.
+    fn apply_commands(
+        &self,
+        job: &Job,
+        invocation: &str,
+        commands: &[helpdesk::Command],
+        now: i64,
+        batch: &mut sled::Batch,
+    ) -> anyhow::Result<Vec<Event>> {
+        let mut follow_ons = Vec::new();
+        for c in commands {
+            let arguments: Value = serde_json::from_str(&c.arguments).unwrap_or(Value::Null);
+            batch.insert(
+                keys::command(self.next_id()?),
+                serde_json::to_vec(&json!({
+                    "invocation": invocation, "plugin": job.action.plugin, "rule": job.rule,
+                    "item_kind": c.item_kind, "item_id": c.item_id,
+                    "name": c.name, "arguments": arguments, "at_ms": now,
+                }))?,
+            );
+            let key = keys::item(&c.item_kind, &c.item_id);
+            let mut mirror: Value = match self.tree.get(&key)? {
+                Some(v) => serde_json::from_slice(&v)?,
+                None => json!({"kind": c.item_kind, "id": c.item_id, "fields": {}}),
+            };
+            let Some((event_type, changes)) = follow_on(&c.item_kind, &c.name, &arguments) else {
+                continue;
+            };
+            let mut fields = mirror["fields"].as_object().cloned().unwrap_or_default();
+            let mut old_values = serde_json::Map::new();
+            for (field, value) in &changes {
+                old_values.insert(
+                    field.clone(),
+                    fields.get(field).cloned().unwrap_or(Value::Null),
+                );
+                fields.insert(field.clone(), value.clone());
+            }
+            mirror["fields"] = Value::Object(fields.clone());
+            mirror["updated_ms"] = json!(now);
+            batch.insert(key, serde_json::to_vec(&mirror)?);
+            follow_ons.push(Event {
+                id: None,
+                category: c.item_kind.clone(),
+                event_type: event_type.to_string(),
+                occurred_at: jiff::Timestamp::from_millisecond(now)
+                    .unwrap_or_else(|_| jiff::Timestamp::now())
+                    .to_string(),
+                agent: None,
+                old_values,
+                items: vec![ItemSnapshot {
+                    kind: c.item_kind.clone(),
+                    id: c.item_id.clone(),
+                    fields,
+                }],
+                idempotency_key: None,
+            });
+        }
+        Ok(follow_ons)
+    }
+
+    async fn alert(&self, rule: Option<&str>, event: &str, message: String) -> anyhow::Result<()> {
+        tracing::warn!("{message}");
+        let now = self.clock.now_ms();
+        let mut batch = sled::Batch::default();
+        batch.insert(
+            keys::alert(self.next_id()?),
+            serde_json::to_vec(
+                &json!({"at_ms": now, "rule": rule, "event": event, "message": message}),
+            )?,
+        );
+        let record = Record {
+            seq: self.next_id()?,
+            event: event.to_string(),
+            at_ms: now,
+            entry: Entry::Alert {
+                rule: rule.map(str::to_string),
+                message,
+            },
+        };
+        audit::write(&mut batch, &record)?;
+        self.tree.apply_batch(batch)?;
+        self.commit.durable().await
+    }
+}
+
+/// The follow-on event a command causes and the fields it changes.
+fn follow_on(
+    kind: &str,
+    command: &str,
+    args: &Value,
+) -> Option<(&'static str, Vec<(String, Value)>)> {
+    let pick = |names: &[&str]| -> Vec<(String, Value)> {
+        names
+            .iter()
+            .filter_map(|n| args.get(*n).map(|v| (n.to_string(), v.clone())))
+            .collect()
+    };
+    match (kind, command) {
+        ("ticket", "set-status") => Some(("ticket-status-changed", pick(&["status"]))),
+        ("ticket", "transfer") => Some((
+            "ticket-transferred",
+            pick(&["department", "group", "agent"]),
+        )),
+        ("ticket", "set-priority") => Some(("ticket-updated", pick(&["priority"]))),
+        ("live-chat", "transfer") => {
+            Some(("live-chat-transferred", pick(&["department", "agent"])))
+        }
+        _ => None,
+    }
+}
