@@ -23,7 +23,11 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> anyhow::Result<Store> {
-        let db = sled::open(dir)
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .cache_capacity(256 * 1024 * 1024)
+            .open()
             .with_context(|| format!("opening the data directory {}", dir.display()))?;
         Ok(Store {
             events: db.open_tree("events")?,

@@ -142,19 +142,39 @@ pub struct Query {
     pub limit: Option<usize>,
 }
 
-/// Adds a record and its index entries to a batch.
-pub fn write(batch: &mut sled::Batch, record: &Record) -> anyhow::Result<()> {
-    let key = keys::audit(&record.event, record.seq);
-    batch.insert(key.clone(), serde_json::to_vec(record)?);
-    let suffix = format!("{}/{:016x}", record.event, record.seq);
-    if let Some(rule) = record.entry.rule() {
-        batch.insert(format!("ax/r/{rule}/{suffix}").into_bytes(), key.clone());
+/// Adds records to a batch: the records of one event go under one key (an
+/// ingestion writes its whole chain at once), with one index entry per
+/// distinct rule, plugin and item they mention.
+pub fn write(batch: &mut sled::Batch, records: &[Record]) -> anyhow::Result<()> {
+    let mut by_event: Vec<(&str, Vec<&Record>)> = Vec::new();
+    for r in records {
+        match by_event.iter_mut().find(|(e, _)| *e == r.event) {
+            Some((_, list)) => list.push(r),
+            None => by_event.push((&r.event, vec![r])),
+        }
     }
-    if let Some(plugin) = record.entry.plugin() {
-        batch.insert(format!("ax/p/{plugin}/{suffix}").into_bytes(), key.clone());
-    }
-    for item in record.entry.items() {
-        batch.insert(format!("ax/i/{item}/{suffix}").into_bytes(), key.clone());
+    for (event, list) in by_event {
+        let seq = list[0].seq;
+        let key = keys::audit(event, seq);
+        batch.insert(key.clone(), serde_json::to_vec(&list)?);
+        let suffix = format!("{event}/{seq:016x}");
+        let mut index: Vec<String> = Vec::new();
+        for r in &list {
+            if let Some(rule) = r.entry.rule() {
+                index.push(format!("ax/r/{rule}/{suffix}"));
+            }
+            if let Some(plugin) = r.entry.plugin() {
+                index.push(format!("ax/p/{plugin}/{suffix}"));
+            }
+            for item in r.entry.items() {
+                index.push(format!("ax/i/{item}/{suffix}"));
+            }
+        }
+        index.sort();
+        index.dedup();
+        for k in index {
+            batch.insert(k.into_bytes(), key.clone());
+        }
     }
     Ok(())
 }
@@ -189,15 +209,18 @@ pub fn query(tree: &sled::Tree, q: &Query) -> anyhow::Result<Vec<Record>> {
         let Some(bytes) = tree.get(key?)? else {
             continue;
         };
-        let record: Record = serde_json::from_slice(&bytes)?;
-        let e = &record.entry;
-        let keep = q.rule.as_ref().is_none_or(|r| e.rule() == Some(r))
-            && q.plugin.as_ref().is_none_or(|p| e.plugin() == Some(p))
-            && q.item.as_ref().is_none_or(|i| e.items().contains(i))
-            && q.since_ms.is_none_or(|t| record.at_ms >= t)
-            && q.until_ms.is_none_or(|t| record.at_ms < t);
-        if keep {
-            out.push(record);
+        let records: Vec<Record> = serde_json::from_slice(&bytes)?;
+        for record in records {
+            let e = &record.entry;
+            let keep = q.event.as_ref().is_none_or(|ev| &record.event == ev)
+                && q.rule.as_ref().is_none_or(|r| e.rule() == Some(r))
+                && q.plugin.as_ref().is_none_or(|p| e.plugin() == Some(p))
+                && q.item.as_ref().is_none_or(|i| e.items().contains(i))
+                && q.since_ms.is_none_or(|t| record.at_ms >= t)
+                && q.until_ms.is_none_or(|t| record.at_ms < t);
+            if keep {
+                out.push(record);
+            }
         }
     }
     out.sort_by_key(|r| r.seq);

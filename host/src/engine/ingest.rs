@@ -78,6 +78,24 @@ fn check(event: &Event) -> Result<(), EventError> {
     Ok(())
 }
 
+/// A finished batch, the jobs it enqueues and the windows now coalescing.
+type Finished = (sled::Batch, Vec<Job>, Vec<(i64, Vec<u8>)>);
+
+/// What ingestion computes before taking the lock.
+struct Prepared {
+    /// The event and item-mirror writes.
+    writes: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The rules that fire, in order.
+    firings: Vec<Planned>,
+}
+
+/// One rule that fires, with its items and the explain of its conditions.
+struct Planned {
+    rule: std::sync::Arc<crate::rules::validate::CheckedRule>,
+    items: Vec<usize>,
+    explain: serde_json::Value,
+}
+
 /// A batch being built, with the audit records' sequence numbers.
 struct Pending<'a> {
     inner: &'a Inner,
@@ -85,17 +103,24 @@ struct Pending<'a> {
     now: i64,
     jobs: Vec<Job>,
     coalescing: Vec<(i64, Vec<u8>)>,
+    records: Vec<Record>,
 }
 
 impl Pending<'_> {
     fn audit(&mut self, event: &str, entry: Entry) -> anyhow::Result<()> {
-        let record = Record {
+        self.records.push(Record {
             seq: self.inner.next_id()?,
             event: event.to_string(),
             at_ms: self.now,
             entry,
-        };
-        audit::write(&mut self.batch, &record)
+        });
+        Ok(())
+    }
+
+    /// The batch with the audit records added.
+    fn finish(mut self) -> anyhow::Result<Finished> {
+        audit::write(&mut self.batch, &self.records)?;
+        Ok((self.batch, self.jobs, self.coalescing))
     }
 
     fn job(&mut self, mut job: Job) -> anyhow::Result<String> {
@@ -128,6 +153,13 @@ impl Inner {
         depth: u32,
     ) -> Result<IngestResult, IngestError> {
         check(&event)?;
+        // Everything that needs no lock happens first, so concurrent events
+        // overlap: the id, serialization, matching and explain.
+        if event.id.is_none() {
+            event.id = Some(format!("ev-{:016x}", self.next_id()?));
+        }
+        let now = self.clock.now_ms();
+        let prepared = self.prepare(&event, now)?;
         let (result, pending) = {
             let _one_at_a_time = self.decide.lock().expect("decide lock");
             if let Some(key) = &event.idempotency_key {
@@ -148,15 +180,15 @@ impl Inner {
             let mut p = Pending {
                 inner: self,
                 batch: sled::Batch::default(),
-                now: self.clock.now_ms(),
+                now,
                 jobs: Vec::new(),
                 coalescing: Vec::new(),
+                records: Vec::new(),
             };
-            let result = self.decide_event(&mut event, depth, &mut p)?;
-            self.tree
-                .apply_batch(p.batch)
-                .map_err(anyhow::Error::from)?;
-            (result, (p.jobs, p.coalescing))
+            let result = self.decide_event(&event, depth, prepared, &mut p)?;
+            let (batch, jobs, coalescing) = p.finish()?;
+            self.tree.apply_batch(batch).map_err(anyhow::Error::from)?;
+            (result, (jobs, coalescing))
         };
         self.commit.durable().await?;
         self.enqueue(pending.0, pending.1);
@@ -180,27 +212,44 @@ impl Inner {
     }
 
     /// Everything ingestion decides, written into `p`'s batch.
-    fn decide_event(
-        &self,
-        event: &mut Event,
-        depth: u32,
-        p: &mut Pending<'_>,
-    ) -> anyhow::Result<IngestResult> {
-        let id = match &event.id {
-            Some(id) => id.clone(),
-            None => format!("ev-{:016x}", self.next_id()?),
-        };
-        event.id = Some(id.clone());
-        p.batch
-            .insert(keys::event(&id), serde_json::to_vec(&*event)?);
+    /// The parts of ingestion that need no lock.
+    fn prepare(&self, event: &Event, now: i64) -> anyhow::Result<Prepared> {
+        let id = event.id.clone().unwrap_or_default();
+        let mut writes = vec![(keys::event(&id), serde_json::to_vec(event)?)];
         for item in &event.items {
-            p.batch.insert(
+            writes.push((
                 keys::item(&item.kind, &item.id),
                 serde_json::to_vec(&json!({
                     "kind": item.kind, "id": item.id, "fields": item.fields,
-                    "event": id, "updated_ms": p.now,
+                    "event": id, "updated_ms": now,
                 }))?,
-            );
+            ));
+        }
+        let matcher = self.matcher.read().expect("matcher lock");
+        let at = event.at();
+        let mut firings = Vec::new();
+        for firing in matcher.matches(event, at) {
+            let explain = matcher.explain_rule(firing.rule, event, at);
+            firings.push(Planned {
+                rule: firing.rule.clone(),
+                items: firing.items.to_vec(),
+                explain: serde_json::to_value(&explain.items)?,
+            });
+        }
+        Ok(Prepared { writes, firings })
+    }
+
+    /// Everything ingestion decides, written into `p`'s batch.
+    fn decide_event(
+        &self,
+        event: &Event,
+        depth: u32,
+        prepared: Prepared,
+        p: &mut Pending<'_>,
+    ) -> anyhow::Result<IngestResult> {
+        let id = event.id.clone().unwrap_or_default();
+        for (k, v) in prepared.writes {
+            p.batch.insert(k, v);
         }
         p.audit(
             &id,
@@ -218,12 +267,10 @@ impl Inner {
             suppressed: 0,
             duplicate: false,
         };
-        let matcher = self.matcher.read().expect("matcher lock");
-        let at = event.at();
         // Windows changed earlier in this same event.
         let mut windows: HashMap<Vec<u8>, Option<Window>> = HashMap::new();
-        for firing in matcher.matches(event, at) {
-            let checked = firing.rule;
+        for firing in prepared.firings {
+            let checked = &firing.rule;
             let rule = &checked.rule;
             let matched: Vec<&ItemSnapshot> =
                 firing.items.iter().map(|&i| &event.items[i]).collect();
@@ -232,13 +279,12 @@ impl Inner {
                 continue;
             }
             result.matched.push(rule.id.clone());
-            let explain = matcher.explain_rule(checked, event, at);
             p.audit(
                 &id,
                 Entry::Matched {
                     rule: rule.id.clone(),
                     items: matched.iter().map(|i| item_key(i)).collect(),
-                    explain: serde_json::to_value(&explain.items)?,
+                    explain: firing.explain,
                 },
             )?;
             for (index, action) in rule.actions.iter().enumerate() {
@@ -414,6 +460,7 @@ impl Inner {
                 now,
                 jobs: Vec::new(),
                 coalescing: Vec::new(),
+                records: Vec::new(),
             };
             for (_, key) in due {
                 let Some(v) = self.tree.get(&key)? else {
@@ -484,8 +531,9 @@ impl Inner {
                     },
                 )?;
             }
-            self.tree.apply_batch(p.batch)?;
-            (p.jobs, p.coalescing)
+            let (batch, jobs, coalescing) = p.finish()?;
+            self.tree.apply_batch(batch)?;
+            (jobs, coalescing)
         };
         self.commit.durable().await?;
         let n = jobs.len();

@@ -178,7 +178,7 @@ impl Inner {
                 duration_ms,
             },
         };
-        audit::write(&mut batch, &record)?;
+        audit::write(&mut batch, std::slice::from_ref(&record))?;
         let follow_ons = self.apply_commands(&job, &invocation_id, &commands, now, &mut batch)?;
         self.tree.apply_batch(batch)?;
         self.commit.durable().await?;
@@ -377,7 +377,7 @@ impl Inner {
                 message,
             },
         };
-        audit::write(&mut batch, &record)?;
+        audit::write(&mut batch, std::slice::from_ref(&record))?;
         self.tree.apply_batch(batch)?;
         self.commit.durable().await
     }
