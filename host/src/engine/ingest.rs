@@ -344,6 +344,7 @@ impl Inner {
                             due_ms: p.now,
                             depth,
                             coalesced: false,
+                            delivery: None,
                             last_error: None,
                         })?),
                         Decision::Suppressed { .. } => {
@@ -503,6 +504,7 @@ impl Inner {
                     due_ms: now,
                     depth: 0,
                     coalesced: true,
+                    delivery: None,
                     last_error: None,
                 })?;
                 // Delivering counts as the window's invocation: a new window opens.

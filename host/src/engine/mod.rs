@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod clock;
 pub mod commit;
+pub mod connector;
 pub mod gate;
 mod ingest;
 pub mod keys;
@@ -55,6 +56,8 @@ pub struct EngineConfig {
     pub runaway_window_ms: i64,
     /// Invocations of one plugin running at once (default 4).
     pub plugin_concurrency: usize,
+    /// Where help-desk commands are delivered (none: listed for pulling only).
+    pub connector: Option<connector::ConnectorConfig>,
 }
 
 impl Default for EngineConfig {
@@ -67,6 +70,7 @@ impl Default for EngineConfig {
             runaway_limit: 20,
             runaway_window_ms: 10 * 60 * 1000,
             plugin_concurrency: 4,
+            connector: None,
         }
     }
 }

@@ -37,6 +37,9 @@ pub struct Job {
     /// Whether it delivers items suppressed during a window (coalesce).
     #[serde(default)]
     pub coalesced: bool,
+    /// For a connector delivery: the command to POST (instead of a plugin run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<serde_json::Value>,
     /// The last failure, for the dead-letter list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,

@@ -3,9 +3,11 @@
 //! than the plugin's retry-after) until the horizon; a permanent failure or an
 //! exhausted job goes to the dead-letter list, from which it can be replayed.
 //! After an invocation, the help-desk commands it submitted update the item
-//! mirror, are listed for the connector, and emit follow-on events.
+//! mirror, are listed for pulling, are delivered to the connector (when one is
+//! configured) as jobs of their own, and emit follow-on events.
 
 use super::audit::{self, Entry, Record};
+use super::connector::{self, CONNECTOR};
 use super::outbox::{backoff_ms, Job};
 use super::{keys, Engine, Inner};
 use crate::dispatch::{wit_event, wit_item};
@@ -179,9 +181,24 @@ impl Inner {
             },
         };
         audit::write(&mut batch, std::slice::from_ref(&record))?;
-        let follow_ons = self.apply_commands(&job, &invocation_id, &commands, now, &mut batch)?;
+        let mut deliveries = Vec::new();
+        let follow_ons = self.apply_commands(
+            &job,
+            &invocation_id,
+            &commands,
+            now,
+            &mut batch,
+            &mut deliveries,
+        )?;
         self.tree.apply_batch(batch)?;
         self.commit.durable().await?;
+        if !deliveries.is_empty() {
+            let mut q = self.queue.lock().expect("queue lock");
+            for d in &deliveries {
+                q.due.insert((d.due_ms, d.n));
+            }
+            self.wake.notify_one();
+        }
         if let Some(at) = retry_at {
             self.queue.lock().expect("queue lock").due.insert((at, n));
         }
@@ -209,6 +226,12 @@ impl Inner {
     /// Renders the settings and invokes the plugin; returns how it ended and
     /// the rendered settings with secrets redacted (for the audit).
     async fn invoke(&self, job: &Job, event: &Event, invocation_id: &str) -> (Ending, Value) {
+        if let Some(command) = &job.delivery {
+            return (
+                self.deliver(job, command, invocation_id).await,
+                command.clone(),
+            );
+        }
         let plugin = &job.action.plugin;
         let installed = self.registry.get(plugin);
         let schema = installed.as_ref().and_then(|i| {
@@ -297,6 +320,27 @@ impl Inner {
         (ending, shown)
     }
 
+    /// Delivers a command to the connector.
+    async fn deliver(&self, job: &Job, command: &Value, delivery: &str) -> Ending {
+        let Some(config) = &self.config.connector else {
+            return Ending::Dead("no connector is configured any more".into());
+        };
+        let body = serde_json::to_vec(command).unwrap_or_default();
+        match connector::deliver(config, delivery, body).await {
+            Ok(summary) => Ending::Done(summary),
+            Err(e) if e.retryable => Ending::Retry(
+                e.message,
+                backoff_ms(
+                    job.attempts,
+                    self.config.backoff_base_ms,
+                    self.config.backoff_cap_ms,
+                    e.retry_after_ms,
+                ),
+            ),
+            Err(e) => Ending::Dead(e.message),
+        }
+    }
+
     /// Applies an invocation's commands to the item mirror, lists them for
     /// the connector, and returns the follow-on events they cause.
     fn apply_commands(
@@ -306,18 +350,47 @@ impl Inner {
         commands: &[helpdesk::Command],
         now: i64,
         batch: &mut sled::Batch,
+        deliveries: &mut Vec<Job>,
     ) -> anyhow::Result<Vec<Event>> {
         let mut follow_ons = Vec::new();
         for c in commands {
             let arguments: Value = serde_json::from_str(&c.arguments).unwrap_or(Value::Null);
-            batch.insert(
-                keys::command(self.next_id()?),
-                serde_json::to_vec(&json!({
-                    "invocation": invocation, "plugin": job.action.plugin, "rule": job.rule,
-                    "item_kind": c.item_kind, "item_id": c.item_id,
-                    "name": c.name, "arguments": arguments, "at_ms": now,
-                }))?,
-            );
+            let seq = self.next_id()?;
+            let command = json!({
+                "id": format!("cmd-{seq:016x}"),
+                "invocation": invocation, "plugin": job.action.plugin, "rule": job.rule,
+                "item_kind": c.item_kind, "item_id": c.item_id,
+                "name": c.name, "arguments": arguments, "at_ms": now,
+            });
+            batch.insert(keys::command(seq), serde_json::to_vec(&command)?);
+            if self.config.connector.is_some() {
+                let delivery = Job {
+                    n: self.next_id()?,
+                    event: job.event.clone(),
+                    rule: job.rule.clone(),
+                    rule_name: job.rule_name.clone(),
+                    owner: job.owner.clone(),
+                    action_index: job.action_index,
+                    action: crate::rules::RuleAction {
+                        plugin: CONNECTOR.to_string(),
+                        action: c.name.clone(),
+                        mode: crate::rules::RuleMode::Digest,
+                        max_frequency: None,
+                        on_suppressed: Default::default(),
+                        settings: Default::default(),
+                    },
+                    items: Vec::new(),
+                    attempts: 0,
+                    first_due_ms: now,
+                    due_ms: now,
+                    depth: job.depth,
+                    coalesced: false,
+                    delivery: Some(command.clone()),
+                    last_error: None,
+                };
+                batch.insert(keys::job(delivery.n), serde_json::to_vec(&delivery)?);
+                deliveries.push(delivery);
+            }
             let key = keys::item(&c.item_kind, &c.item_id);
             let mut mirror: Value = match self.tree.get(&key)? {
                 Some(v) => serde_json::from_slice(&v)?,
