@@ -15,7 +15,7 @@
 //! - [`plugins`]: the WebAssembly runtime, manifests, grants, the registry.
 //! - [`store`]: sled, one data directory: rules, events, queued mail and commands.
 //! - [`event`]: what the help desk sends.
-//! - [`dispatch`]: turns a firing into invocations (digest or per item) and runs them.
+//! - [`dispatch`]: the contract's views of events and items.
 //! - [`engine`]: durable ingestion, the frequency gate, the outbox and its
 //!   workers, retries, dead letter and the audit trail.
 //! - [`templates`]: string settings rendered in a sandbox before a plugin runs.

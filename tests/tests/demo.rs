@@ -36,7 +36,7 @@ fn demo_shows_firings_and_log_lines() {
         "the disabled rule must not fire:\n{stdout}"
     );
     assert!(
-        stdout.contains("4 event(s) stored, 5 firing(s), 7 invocation(s) ok, 0 failed"),
+        stdout.contains("5 event(s) stored, 6 firing(s), 8 invocation(s) ok, 0 failed"),
         "{stdout}"
     );
     // Ticket 1001 (IT, default UTC calendar) arrives Saturday 09:00: outside hours.
@@ -48,6 +48,21 @@ fn demo_shows_firings_and_log_lines() {
     assert!(
         after_hours.contains("ticket#1001") && after_hours.contains("ticket#1002"),
         "{after_hours}"
+    );
+    // Templates: the message names each ticket's priority and department.
+    assert!(
+        after_hours.contains("page the on-call agent (urgent, IT)"),
+        "{after_hours}"
+    );
+    // The frequency gate: the second idle digest within the hour is suppressed
+    // and the audit says until when; the per-item action has no limit.
+    assert!(
+        stdout.contains("action 1 log-file/log-to-file digest items [1004] -> suppressed until "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("action 2 log-file/log-to-file per-item items [1004] -> ok"),
+        "{stdout}"
     );
     let digest = std::fs::read_to_string(data.path().join("demo-logs/idle-digest.log")).unwrap();
     assert_eq!(digest.lines().count(), 3, "{digest}");

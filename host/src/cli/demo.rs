@@ -2,14 +2,17 @@
 //!
 //! Opens the data directory, installs every plugin found in the plugins folder
 //! with the grants of `examples/demo/grants.toml`, loads the sample rules and
-//! sends the sample events; prints which rule fired, which action ran with what
-//! outcome, and finally the lines the Log to File plugin wrote.
+//! sends the sample events through the engine (durable ingestion, the
+//! frequency gate, the outbox, the audit); prints which rule fired, what each
+//! action did according to the audit, and finally the lines the Log to File
+//! plugin wrote.
 
 use crate::calendars::{CalendarConfig, Calendars};
 use crate::catalog::catalog;
-use crate::dispatch;
+use crate::engine::audit::{Entry, Query};
+use crate::engine::gate::Decision;
+use crate::engine::{Engine, EngineConfig, Sink, SystemClock};
 use crate::event::Event;
-use crate::matcher::Matcher;
 use crate::plugins::{Grants, Registry, Runtime, RuntimeConfig};
 use crate::rules::{RuleRepo, RuleSet, Validator};
 use crate::store::Store;
@@ -58,14 +61,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("tocsin demo: data directory {}", args.data.display());
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("creating {}", args.data.display()))?;
-    let store = Store::open(&args.data.join("db"))?;
+    // The demo's own database starts empty each run, so its output is the
+    // same every time (windows and jobs of an earlier run would change it).
+    let db = args.data.join("demo-db");
+    if db.exists() {
+        std::fs::remove_dir_all(&db).with_context(|| format!("clearing {}", db.display()))?;
+    }
+    let store = Store::open(&db)?;
     let grants = resolve_grants(&demo.join("grants.toml"), &args.data)?;
 
-    let runtime = Arc::new(Runtime::new(
-        RuntimeConfig::default(),
-        Arc::new(store.clone()),
-    )?);
-    let registry = Registry::new(runtime);
+    let sink = Arc::new(Sink::new(store.clone()));
+    let runtime = Arc::new(Runtime::new(RuntimeConfig::default(), sink.clone())?);
+    let registry = Arc::new(Registry::new(runtime));
     let mut wasm_files: Vec<PathBuf> = std::fs::read_dir(&args.plugins)
         .with_context(|| {
             format!(
@@ -135,10 +142,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         catalog: catalog(),
         plugins: &registry,
     };
-    let checked = repo
-        .import(&set, &validator)
+    repo.import(&set, &validator)
         .with_context(|| rules_file.display().to_string())?;
-    let matcher = Matcher::new(checked, Arc::new(calendars));
+    let engine = Engine::open(
+        &store,
+        registry.clone(),
+        sink,
+        Arc::new(calendars),
+        Arc::new(SystemClock),
+        EngineConfig::default(),
+    )?;
     println!(
         "\n== rules: {} loaded from {} and stored",
         set.rules.len(),
@@ -159,58 +172,115 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&events_file)
         .with_context(|| format!("reading {}", events_file.display()))?;
     println!("\n== events from {}", events_file.display());
-    let (mut fired, mut ok, mut failed) = (0, 0, 0);
+    let (mut events, mut fired, mut ok, mut failed) = (0, 0, 0, 0);
     for (n, line) in text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
     {
         let place = || format!("{}:{}", events_file.display(), n + 1);
-        let mut event: Event = serde_json::from_str(line).with_context(place)?;
-        event.validate().with_context(place)?;
-        let id = store.record_event(&mut event)?;
+        let event: Event = serde_json::from_str(line).with_context(place)?;
         let items: Vec<String> = event
             .items
             .iter()
             .map(|i| format!("{}#{}", i.kind, i.id))
             .collect();
+        let (category, event_type) = (event.category.clone(), event.event_type.clone());
+        let result = engine.ingest(event).await.with_context(place)?;
+        events += 1;
         println!(
-            "event {id} {}/{} [{}]",
-            event.category,
-            event.event_type,
+            "event {} {category}/{event_type} [{}]",
+            result.event,
             items.join(", ")
         );
-        let firings = matcher.matches(&event, event.at());
-        if firings.is_empty() {
+        if result.matched.is_empty() {
             println!("  no rule fired");
         }
-        for firing in firings {
+        engine.run_due().await;
+        let records = engine.audit(&Query {
+            event: Some(result.event.clone()),
+            ..Default::default()
+        })?;
+        for rule_id in &result.matched {
             fired += 1;
-            let rule = &firing.rule.rule;
+            let rule = repo.get(rule_id)?;
             println!("  rule {} \"{}\" fired", rule.id, rule.name);
-            for report in dispatch::fire(&registry, rule, &event, &firing.items).await {
-                let head = format!(
-                    "    action {} {}/{} {} items [{}]",
-                    report.action_index + 1,
-                    report.plugin,
-                    report.action,
-                    report.mode.name(),
-                    report.items.join(", ")
+            let mut lines = Vec::new();
+            for r in &records {
+                let line = match &r.entry {
+                    Entry::Attempt {
+                        rule: id,
+                        action_index,
+                        items,
+                        outcome,
+                        message,
+                        ..
+                    } if id == rule_id => {
+                        if outcome == "ok" {
+                            ok += 1;
+                        } else {
+                            failed += 1;
+                        }
+                        let shown = if outcome == "ok" {
+                            "ok"
+                        } else {
+                            outcome.as_str()
+                        };
+                        (*action_index, items.clone(), format!("{shown}: {message}"))
+                    }
+                    Entry::Gate {
+                        rule: id,
+                        action_index,
+                        items,
+                        decision:
+                            Decision::Suppressed {
+                                until_ms,
+                                coalesced,
+                            },
+                        ..
+                    } if id == rule_id => {
+                        let until = jiff::Timestamp::from_millisecond(*until_ms)
+                            .map(|t| t.to_string())
+                            .unwrap_or_default();
+                        let what = if *coalesced {
+                            "coalesced"
+                        } else {
+                            "suppressed"
+                        };
+                        (
+                            *action_index,
+                            items.clone(),
+                            format!("{what} until {until}"),
+                        )
+                    }
+                    _ => continue,
+                };
+                lines.push(line);
+            }
+            lines.sort();
+            for (index, items, result) in lines {
+                let action = &rule.actions[index];
+                let ids: Vec<&str> = items
+                    .iter()
+                    .map(|k| k.rsplit('/').next().unwrap_or(k))
+                    .collect();
+                println!(
+                    "    action {} {}/{} {} items [{}] -> {result}",
+                    index + 1,
+                    action.plugin,
+                    action.action,
+                    action.mode.name(),
+                    ids.join(", ")
                 );
-                match report.result {
-                    Ok(summary) => {
-                        ok += 1;
-                        println!("{head} -> ok: {summary}");
-                    }
-                    Err(e) => {
-                        failed += 1;
-                        println!("{head} -> failed: {e}");
-                    }
-                }
             }
         }
     }
-    println!("\n== summary: {} event(s) stored, {fired} firing(s), {ok} invocation(s) ok, {failed} failed", store.event_count());
+    println!("\n== summary: {events} event(s) stored, {fired} firing(s), {ok} invocation(s) ok, {failed} failed");
+    let pending = engine.pending_jobs()?.len();
+    let dead = engine.dead_letters()?.len();
+    if pending + dead > 0 {
+        println!("   {pending} job(s) waiting for a retry, {dead} dead-lettered");
+    }
 
     for (id, g) in &grants {
         let Some(dir) = &g.directory else { continue };
