@@ -161,7 +161,7 @@ impl Inner {
         let now = self.clock.now_ms();
         let prepared = self.prepare(&event, now)?;
         let (result, pending) = {
-            let _one_at_a_time = self.decide.lock().expect("decide lock");
+            let _one_at_a_time = self.decide.lock().await;
             if let Some(key) = &event.idempotency_key {
                 if let Some(first) = self
                     .tree
@@ -454,7 +454,7 @@ impl Inner {
             return Ok(0);
         }
         let (jobs, coalescing) = {
-            let _one_at_a_time = self.decide.lock().expect("decide lock");
+            let _one_at_a_time = self.decide.lock().await;
             let mut p = Pending {
                 inner: self,
                 batch: sled::Batch::default(),

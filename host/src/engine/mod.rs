@@ -92,7 +92,7 @@ struct Inner {
     matcher: RwLock<Matcher>,
     config: EngineConfig,
     /// Serializes gate decisions and their batch.
-    decide: Mutex<()>,
+    decide: tokio::sync::Mutex<()>,
     queue: Mutex<Queue>,
     /// Windows with items waiting for their end: (end, key).
     coalescing: Mutex<BTreeSet<(i64, Vec<u8>)>>,
@@ -163,7 +163,7 @@ impl Engine {
                 repo,
                 matcher: RwLock::new(Matcher::new(checked, calendars)),
                 config,
-                decide: Mutex::new(()),
+                decide: tokio::sync::Mutex::new(()),
                 queue: Mutex::new(queue),
                 coalescing: Mutex::new(coalescing),
                 limits: Mutex::new(HashMap::new()),
