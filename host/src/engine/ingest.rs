@@ -106,7 +106,18 @@ struct Pending<'a> {
     records: Vec<Record>,
 }
 
-impl Pending<'_> {
+impl<'a> Pending<'a> {
+    fn new(inner: &'a Inner, now: i64) -> Self {
+        Pending {
+            inner,
+            batch: sled::Batch::default(),
+            now,
+            jobs: Vec::new(),
+            coalescing: Vec::new(),
+            records: Vec::new(),
+        }
+    }
+
     fn audit(&mut self, event: &str, entry: Entry) -> anyhow::Result<()> {
         self.records.push(Record {
             seq: self.inner.next_id()?,
@@ -177,14 +188,7 @@ impl Inner {
                     return Ok(result);
                 }
             }
-            let mut p = Pending {
-                inner: self,
-                batch: sled::Batch::default(),
-                now,
-                jobs: Vec::new(),
-                coalescing: Vec::new(),
-                records: Vec::new(),
-            };
+            let mut p = Pending::new(self, now);
             let result = self.decide_event(&event, depth, prepared, &mut p)?;
             let (batch, jobs, coalescing) = p.finish()?;
             self.tree.apply_batch(batch).map_err(anyhow::Error::from)?;
@@ -455,14 +459,7 @@ impl Inner {
         }
         let (jobs, coalescing) = {
             let _one_at_a_time = self.decide.lock().await;
-            let mut p = Pending {
-                inner: self,
-                batch: sled::Batch::default(),
-                now,
-                jobs: Vec::new(),
-                coalescing: Vec::new(),
-                records: Vec::new(),
-            };
+            let mut p = Pending::new(self, now);
             for (_, key) in due {
                 let Some(v) = self.tree.get(&key)? else {
                     continue;

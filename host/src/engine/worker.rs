@@ -115,7 +115,16 @@ impl Inner {
         let mut job: Job = serde_json::from_slice(&v)?;
         let event: Event = match self.tree.get(keys::event(&job.event))? {
             Some(v) => serde_json::from_slice(&v)?,
-            None => anyhow::bail!("job {n:016x}: its event {} is missing", job.event),
+            None => {
+                // Cannot run without its event: park it where an admin sees it.
+                job.last_error = Some(format!("its event {} is missing", job.event));
+                let mut batch = sled::Batch::default();
+                batch.remove(keys::job(n));
+                batch.insert(keys::dead(n), serde_json::to_vec(&job)?);
+                self.tree.apply_batch(batch)?;
+                self.commit.durable().await?;
+                anyhow::bail!("job {n:016x}: its event {} is missing", job.event);
+            }
         };
         let permit = self.limit(&job.action.plugin).acquire_owned().await?;
         job.attempts += 1;
