@@ -483,10 +483,37 @@ fn follow_on(
             "ticket-transferred",
             pick(&["department", "group", "agent"]),
         )),
-        ("ticket", "set-priority") => Some(("ticket-updated", pick(&["priority"]))),
+        ("ticket", "set-priority") => Some(("ticket-priority-changed", pick(&["priority"]))),
         ("live-chat", "transfer") => {
             Some(("live-chat-transferred", pick(&["department", "agent"])))
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_follow_on_event_type_is_in_the_catalog() {
+        let args =
+            json!({"status": "closed", "priority": "high", "department": "IT", "agent": "ana"});
+        for (kind, command) in [
+            ("ticket", "set-status"),
+            ("ticket", "transfer"),
+            ("ticket", "set-priority"),
+            ("live-chat", "transfer"),
+        ] {
+            let (event_type, changes) = follow_on(kind, command, &args).unwrap();
+            assert!(
+                crate::catalog::catalog()
+                    .event_type(kind, event_type)
+                    .is_some(),
+                "{kind}/{event_type}"
+            );
+            assert!(!changes.is_empty(), "{kind} {command}");
+        }
+        assert!(follow_on("ticket", "send-reply", &args).is_none());
     }
 }
