@@ -4,6 +4,8 @@
 //! `cargo xtask test` builds the plugins and the binary first and passes their
 //! locations in `TOCSIN_PLUGINS_DIR`, `TOCSIN_TEST_GUESTS_DIR` and `TOCSIN_BIN`.
 
+pub mod engine;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tocsin::plugins::bindings::{helpdesk, mail, Event, Invocation, Item, Mode, RuleRef};

@@ -1,0 +1,133 @@
+//! Helpers for the engine tests: an engine on a temporary directory with the
+//! `misbehave` guest installed, a clock moved by hand, rule and event builders,
+//! and readers of the audit.
+
+use crate::guests_dir;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::Arc;
+use tocsin::calendars::Calendars;
+use tocsin::catalog::catalog;
+use tocsin::engine::audit::{Entry, Query};
+use tocsin::engine::{Clock, Engine, EngineConfig, ManualClock, Sink};
+use tocsin::event::Event;
+use tocsin::plugins::{Grants, Registry, Runtime, RuntimeConfig};
+use tocsin::rules::{Rule, RuleRepo, Validator};
+use tocsin::store::Store;
+
+/// The manual clock's start.
+pub const START_MS: i64 = 1_800_000_000_000;
+/// One minute in ms.
+pub const MINUTE: i64 = 60_000;
+
+/// Opens an engine on `dir` with the misbehave guest installed (allowed to
+/// submit set-status commands) and `rules` stored (when not already there).
+pub async fn open(
+    dir: &Path,
+    clock: Arc<ManualClock>,
+    config: EngineConfig,
+    rules: &[Value],
+) -> Engine {
+    // A just-dropped engine may hold the directory's lock for a moment.
+    let mut tries = 0;
+    let store = loop {
+        match Store::open(dir) {
+            Ok(s) => break s,
+            Err(e) if tries < 50 => {
+                tries += 1;
+                let _ = e;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("{e:#}"),
+        }
+    };
+    let sink = Arc::new(Sink::new(store.clone()));
+    let runtime = Arc::new(Runtime::new(RuntimeConfig::default(), sink.clone()).unwrap());
+    let registry = Arc::new(Registry::new(runtime));
+    let grants = Grants {
+        helpdesk: vec!["set-status".into()],
+        ..Default::default()
+    };
+    registry
+        .install_file(&guests_dir().join("misbehave.wasm"), grants)
+        .await
+        .unwrap();
+    let repo = RuleRepo::open(&store).unwrap();
+    let validator = Validator {
+        catalog: catalog(),
+        plugins: &registry,
+    };
+    for r in rules {
+        let rule: Rule = serde_json::from_value(r.clone()).unwrap();
+        if repo.get(&rule.id).is_err() {
+            repo.create(&rule, &validator).unwrap();
+        }
+    }
+    Engine::open(
+        &store,
+        registry,
+        sink,
+        Arc::new(Calendars::default()),
+        clock,
+        config,
+    )
+    .unwrap()
+}
+
+/// A ticket rule.
+pub fn rule(id: &str, event_type: &str, actions: Value) -> Value {
+    json!({"id": id, "name": format!("Rule {id}"), "category": "ticket", "event_type": event_type, "actions": actions})
+}
+
+/// A misbehave `log-to-file` action; `extra` adds keys (max_frequency, settings...).
+pub fn log(mode: &str, extra: Value) -> Value {
+    let mut a = json!({"plugin": "misbehave", "action": "log-to-file", "mode": mode});
+    for (k, v) in extra.as_object().unwrap() {
+        a[k] = v.clone();
+    }
+    a
+}
+
+/// A ticket event with items `ids`, each with `fields`.
+pub fn event(event_type: &str, ids: &[&str], fields: Value) -> Event {
+    let items: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"kind": "ticket", "id": id, "fields": fields}))
+        .collect();
+    serde_json::from_value(json!({
+        "category": "ticket", "event_type": event_type,
+        "occurred_at": "2026-11-30T10:00:00Z", "items": items
+    }))
+    .unwrap()
+}
+
+/// Every attempt recorded for a rule: (outcome, items, message).
+pub fn attempts(engine: &Engine, rule: &str) -> Vec<(String, Vec<String>, String)> {
+    engine
+        .audit(&Query {
+            rule: Some(rule.into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r.entry {
+            Entry::Attempt {
+                outcome,
+                items,
+                message,
+                ..
+            } => Some((outcome, items, message)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A manual clock at [`START_MS`].
+pub fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(START_MS))
+}
+
+/// The clock's now.
+pub fn c_now(c: &ManualClock) -> i64 {
+    c.now_ms()
+}

@@ -1,0 +1,226 @@
+//! Help-desk commands from plugins: cascades cut at the depth limit, runaway
+//! rules disabled with an alert, and delivery to the connector webhook.
+
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tocsin::engine::audit::{Entry, Query};
+use tocsin::engine::{Engine, EngineConfig};
+use tocsin_tests::engine::*;
+
+fn ping_pong() -> [Value; 2] {
+    let set = |status: &str| json!([{"plugin": "misbehave", "action": "set-ticket-status", "mode": "digest", "settings": {"status": status}}]);
+    let mut a = rule("a-close", "ticket-status-changed", set("closed"));
+    a["conditions"] = json!([{"field": "status", "op": "equals", "value": "active"}]);
+    let mut b = rule("b-reopen", "ticket-status-changed", set("active"));
+    b["conditions"] = json!([{"field": "status", "op": "equals", "value": "closed"}]);
+    [a, b]
+}
+
+async fn run_until_quiet(engine: &Engine) {
+    for _ in 0..50 {
+        if engine.run_due().await.is_none() && engine.pending_jobs().unwrap().is_empty() {
+            return;
+        }
+    }
+    panic!("the engine never went quiet");
+}
+
+fn alerts(engine: &Engine) -> Vec<String> {
+    engine
+        .alerts()
+        .unwrap()
+        .into_iter()
+        .map(|a| a["message"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_cascade_loop_stops_at_the_depth_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path(), clock(), EngineConfig::default(), &ping_pong()).await;
+    engine
+        .ingest(event(
+            "ticket-status-changed",
+            &["7"],
+            json!({"status": "active"}),
+        ))
+        .await
+        .unwrap();
+    run_until_quiet(&engine).await;
+    let depths: Vec<u32> = engine
+        .audit(&Query::default())
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r.entry {
+            Entry::Event { depth, .. } => Some(depth),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(depths, [0, 1, 2, 3, 4, 5]);
+    let alerts = alerts(&engine);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(alerts[0].contains("cascade cut"), "{alerts:?}");
+    // The mirror followed the commands; the connector's pull list has them all.
+    let item = engine.item("ticket", "7").unwrap().unwrap();
+    assert_eq!(item["fields"]["status"], "active");
+    assert_eq!(engine.commands().unwrap().len(), 6);
+}
+
+#[tokio::test]
+async fn a_runaway_rule_is_disabled_with_an_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EngineConfig {
+        runaway_limit: 2,
+        ..Default::default()
+    };
+    let engine = open(dir.path(), clock(), config, &ping_pong()).await;
+    engine
+        .ingest(event(
+            "ticket-status-changed",
+            &["7"],
+            json!({"status": "active"}),
+        ))
+        .await
+        .unwrap();
+    run_until_quiet(&engine).await;
+    let alerts = alerts(&engine);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(
+        alerts[0].contains("rule a-close fired 3 times for ticket/7"),
+        "{alerts:?}"
+    );
+    assert!(!engine.rules().get("a-close").unwrap().enabled);
+    assert!(engine.rules().get("b-reopen").unwrap().enabled);
+    // Disabled: a fresh event no longer fires it.
+    let r = engine
+        .ingest(event(
+            "ticket-status-changed",
+            &["8"],
+            json!({"status": "active"}),
+        ))
+        .await
+        .unwrap();
+    assert!(r.matched.is_empty());
+}
+
+/// Requests a webhook received: (delivery id, signature, body).
+type Seen = Arc<std::sync::Mutex<Vec<(String, String, Vec<u8>)>>>;
+
+/// A webhook that answers 503 with Retry-After: 2 once, then 200, and keeps
+/// every request's delivery id, signature and body.
+async fn webhook() -> (
+    String,
+    Arc<std::sync::Mutex<Vec<(String, String, Vec<u8>)>>>,
+) {
+    use http_body_util::BodyExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let seen: Seen = Arc::default();
+    let log = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let log = log.clone();
+            let service =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let log = log.clone();
+                    async move {
+                        let header = |n: &str| {
+                            req.headers()
+                                .get(n)
+                                .map(|v| v.to_str().unwrap().to_string())
+                                .unwrap_or_default()
+                        };
+                        let (delivery, signature) =
+                            (header("x-tocsin-delivery"), header("x-tocsin-signature"));
+                        let body = req.into_body().collect().await.unwrap().to_bytes().to_vec();
+                        let first = {
+                            let mut log = log.lock().unwrap();
+                            log.push((delivery, signature, body));
+                            log.len() == 1
+                        };
+                        let response = if first {
+                            hyper::Response::builder()
+                                .status(503)
+                                .header("retry-after", "2")
+                        } else {
+                            hyper::Response::builder().status(200)
+                        };
+                        Ok::<_, std::convert::Infallible>(
+                            response
+                                .body(http_body_util::Full::new(bytes::Bytes::from_static(b"ok")))
+                                .unwrap(),
+                        )
+                    }
+                });
+            tokio::spawn(async move {
+                let io = wasmtime_wasi_http::io::TokioIo::new(stream);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(io, service)
+                    .await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn commands_are_delivered_to_the_connector_signed_and_retried() {
+    use tocsin::engine::connector::{signature, ConnectorConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let c = clock();
+    let (url, seen) = webhook().await;
+    let config = EngineConfig {
+        connector: Some(ConnectorConfig::new(url, "s3cret")),
+        ..Default::default()
+    };
+    let rules = [rule(
+        "close",
+        "ticket-created",
+        json!([{"plugin": "misbehave", "action": "set-ticket-status", "mode": "digest", "settings": {"status": "closed"}}]),
+    )];
+    let engine = open(dir.path(), c.clone(), config, &rules).await;
+    engine
+        .ingest(event("ticket-created", &["9"], json!({"status": "active"})))
+        .await
+        .unwrap();
+    engine.run_due().await; // the plugin runs and submits the command
+    let next = engine.run_due().await.expect("the delivery is retried");
+    assert!(next >= START_MS + 2_000, "Retry-After honoured");
+    c.advance(next - c_now(&c));
+    engine.run_due().await;
+
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    let (delivery, sig, body) = &seen[1];
+    assert_eq!(
+        delivery, &seen[0].0,
+        "the delivery id is stable across retries"
+    );
+    assert!(delivery.starts_with("job-"), "{delivery}");
+    assert_eq!(sig, &signature("s3cret", body));
+    let command: Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(command["name"], "set-status");
+    assert_eq!(command["item_id"], "9");
+    assert_eq!(command["arguments"]["status"], "closed");
+
+    let outcomes: Vec<String> = engine
+        .audit(&Query {
+            plugin: Some("connector".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r.entry {
+            Entry::Attempt { outcome, .. } => Some(outcome),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(outcomes, ["retry", "ok"]);
+    assert!(engine.pending_jobs().unwrap().is_empty());
+    assert_eq!(
+        engine.commands().unwrap().len(),
+        1,
+        "and it is in the pull list"
+    );
+}
