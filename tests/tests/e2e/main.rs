@@ -1,0 +1,13 @@
+//! End-to-end tests, linked into one binary (one link of wasmtime and the host instead of one per file).
+
+mod audit;
+mod capabilities;
+mod cascades;
+mod catalog;
+mod containment;
+mod crash;
+mod demo;
+mod engine;
+mod loading;
+mod log_file;
+mod rules;
