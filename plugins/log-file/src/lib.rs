@@ -3,6 +3,10 @@
 //! Per item, one line per item; as a digest, one block: a header line naming the
 //! rule and the number of items, then one indented line per item. The granted
 //! directory is the only file system the plugin can see, mounted at `/data`.
+//!
+//! Rotation by size: with `max_bytes` set, a write that would take the file
+//! past it first renames `file` to `file.1` (and `file.1` to `file.2`, up to
+//! `keep` old files; the oldest is removed), then starts a new `file`.
 
 use serde::Deserialize;
 use std::io::Write;
@@ -19,6 +23,19 @@ struct Settings {
     /// Optional text added to every line (already rendered by the host).
     #[serde(default)]
     message: Option<String>,
+    /// Rotate before the file would grow past this many bytes.
+    #[serde(default)]
+    max_bytes: Option<u64>,
+    /// Rotated files kept (`file.1` is the newest).
+    #[serde(default = "default_keep")]
+    keep: u32,
+}
+
+/// Rotated files kept when `keep` is not set.
+const DEFAULT_KEEP: u32 = 3;
+
+fn default_keep() -> u32 {
+    DEFAULT_KEEP
 }
 
 struct LogToFile;
@@ -35,7 +52,11 @@ impl Plugin for LogToFile {
                     "properties": {
                         "file": {"type": "string", "minLength": 1,
                                   "description": "file name, relative to the granted directory"},
-                        "message": {"type": "string", "description": "text added to each line"}
+                        "message": {"type": "string", "description": "text added to each line"},
+                        "max_bytes": {"type": "integer", "minimum": 1,
+                                      "description": "rotate the file before it would grow past this size"},
+                        "keep": {"type": "integer", "minimum": 1, "maximum": 100, "default": DEFAULT_KEEP,
+                                 "description": "rotated files kept (file.1 is the newest)"}
                     }
                 }))
                 .modes(&[Mode::Digest, Mode::PerItem]),
@@ -45,7 +66,18 @@ impl Plugin for LogToFile {
     fn run(inv: Invocation) -> Result<Outcome, Failure> {
         let settings: Settings = inv.settings()?;
         let path = checked_path(&settings.file)?;
+        if !(1..=100).contains(&settings.keep) {
+            return Err(Failure::bad_settings(format!(
+                "settings.keep: {} is outside 1..=100",
+                settings.keep
+            )));
+        }
         let text = render(&inv, settings.message.as_deref());
+        let rotated = match settings.max_bytes {
+            Some(max) => rotate_if_full(&path, text.len() as u64, max, settings.keep)
+                .map_err(|e| Failure::from(e).with_context(&settings.file))?,
+            None => false,
+        };
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -54,10 +86,42 @@ impl Plugin for LogToFile {
         file.write_all(text.as_bytes())
             .map_err(|e| Failure::from(e).with_context(&settings.file))?;
         let lines = text.lines().count();
+        let note = if rotated { " (rotated)" } else { "" };
         Ok(Outcome::new(format!(
-            "wrote {lines} line(s) to {}",
+            "wrote {lines} line(s) to {}{note}",
             settings.file
         )))
+    }
+}
+
+/// Rotates `path` when appending `adding` bytes would take a non-empty file
+/// past `max`: `path.{keep-1}` → `path.{keep}` … `path` → `path.1`. Returns
+/// whether it rotated. A text larger than `max` on its own still goes into a
+/// fresh file (nothing is dropped).
+fn rotate_if_full(path: &str, adding: u64, max: u64, keep: u32) -> std::io::Result<bool> {
+    let size = match std::fs::metadata(path) {
+        Ok(m) => m.len(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    if size == 0 || size + adding <= max {
+        return Ok(false);
+    }
+    let keep = keep.max(1);
+    let old = |n: u32| format!("{path}.{n}");
+    absent_is_fine(std::fs::remove_file(old(keep)))?;
+    for n in (1..keep).rev() {
+        absent_is_fine(std::fs::rename(old(n), old(n + 1)))?;
+    }
+    std::fs::rename(path, old(1))?;
+    Ok(true)
+}
+
+/// A file that is not there is nothing to remove or move.
+fn absent_is_fine(result: std::io::Result<()>) -> std::io::Result<()> {
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
     }
 }
 

@@ -133,3 +133,72 @@ async fn describe_lists_the_action_and_modes() {
     let schema: serde_json::Value = serde_json::from_str(&action.settings_schema).unwrap();
     assert_eq!(schema["required"][0], "file");
 }
+
+/// Rotation by size: a write that would pass `max_bytes` moves the file to
+/// `.1` (older ones shift up to `keep`), and no line is lost or split.
+#[tokio::test]
+async fn rotates_by_size_keeping_the_configured_number_of_files() {
+    let rt = runtime();
+    let plugin = load_plugin(&rt, "log-file").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let grants = dir_grant(dir.path());
+    let settings = serde_json::json!({"file": "r.log", "max_bytes": 200, "keep": 2});
+    let mut rotations = 0;
+    for n in 0..12 {
+        let inv = invocation(
+            "log-to-file",
+            Mode::PerItem,
+            settings.clone(),
+            vec![ticket(&n.to_string(), "rotation")],
+        );
+        let outcome = rt.invoke(&plugin, grants.clone(), inv).await.unwrap();
+        rotations += usize::from(outcome.summary.ends_with("(rotated)"));
+    }
+    assert!(rotations >= 3, "only {rotations} rotation(s)");
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    let (current, newest, oldest) = (read("r.log"), read("r.log.1"), read("r.log.2"));
+    assert!(
+        !dir.path().join("r.log.3").exists(),
+        "keep = 2 was not honoured"
+    );
+    for text in [&current, &newest, &oldest] {
+        assert!(text.len() <= 200, "{} bytes:\n{text}", text.len());
+        assert!(text.ends_with('\n'), "a line was split:\n{text}");
+    }
+    // The newest item is in the current file, the one before it rotated out.
+    assert!(current.contains("ticket#11 "), "{current}");
+    assert!(!newest.contains("ticket#11 ") && !oldest.contains("ticket#11 "));
+    // What is kept is the newest lines, each once, oldest file first.
+    let ids: Vec<usize> = [&oldest, &newest, &current]
+        .iter()
+        .flat_map(|t| t.lines())
+        .map(|l| {
+            let at = l.find("ticket#").expect("item in line") + "ticket#".len();
+            l[at..].split(' ').next().unwrap().parse().unwrap()
+        })
+        .collect();
+    let first = 12 - ids.len();
+    assert_eq!(
+        ids,
+        (first..12).collect::<Vec<_>>(),
+        "kept lines out of order or lost"
+    );
+}
+
+#[tokio::test]
+async fn a_keep_of_zero_is_refused_naming_the_setting() {
+    let rt = runtime();
+    let plugin = load_plugin(&rt, "log-file").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let inv = invocation(
+        "log-to-file",
+        Mode::PerItem,
+        serde_json::json!({"file": "r.log", "max_bytes": 10, "keep": 0}),
+        vec![ticket("1", "x")],
+    );
+    let err = rt
+        .invoke(&plugin, dir_grant(dir.path()), inv)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("settings.keep"), "{err}");
+}
