@@ -27,7 +27,7 @@ async fn engine(dir: &std::path::Path) -> Engine {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
     let store = Store::open(dir).expect("store");
-    let sink = Arc::new(Sink::new(store.clone()));
+    let sink = Arc::new(Sink::new(store.clone()).unwrap());
     let runtime = Arc::new(Runtime::new(RuntimeConfig::default(), sink.clone()).expect("runtime"));
     let registry = Arc::new(Registry::new(runtime));
     registry

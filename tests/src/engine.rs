@@ -41,7 +41,7 @@ pub async fn open(
             Err(e) => panic!("{e:#}"),
         }
     };
-    let sink = Arc::new(Sink::new(store.clone()));
+    let sink = Arc::new(Sink::new(store.clone()).unwrap());
     let runtime = Arc::new(Runtime::new(RuntimeConfig::default(), sink.clone()).unwrap());
     let registry = Arc::new(Registry::new(runtime));
     let grants = Grants {

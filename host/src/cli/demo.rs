@@ -70,7 +70,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let store = Store::open(&db)?;
     let grants = resolve_grants(&demo.join("grants.toml"), &args.data)?;
 
-    let sink = Arc::new(Sink::new(store.clone()));
+    let sink = Arc::new(Sink::new(store.clone())?);
     let runtime = Arc::new(Runtime::new(RuntimeConfig::default(), sink.clone())?);
     let registry = Arc::new(Registry::new(runtime));
     let mut wasm_files: Vec<PathBuf> = std::fs::read_dir(&args.plugins)

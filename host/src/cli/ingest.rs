@@ -38,7 +38,7 @@ pub struct IngestArgs {
 async fn engine(data: &std::path::Path, plugins: &std::path::Path) -> anyhow::Result<Engine> {
     std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
     let store = Store::open(&data.join("db"))?;
-    let sink = Arc::new(Sink::new(store.clone()));
+    let sink = Arc::new(Sink::new(store.clone())?);
     let runtime = Arc::new(Runtime::new(RuntimeConfig::default(), sink.clone())?);
     let registry = Arc::new(Registry::new(runtime));
     let entries = std::fs::read_dir(plugins)

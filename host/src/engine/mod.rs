@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod clock;
+pub mod commands;
 pub mod commit;
 pub mod connector;
 pub mod gate;
@@ -36,6 +37,9 @@ use commit::GroupCommit;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::{Notify, Semaphore};
+
+/// The sled tree holding the engine's state (jobs, windows, item mirror, audit).
+pub const TREE: &str = "engine";
 
 /// Engine settings. Every field has a default; see the README's
 /// configuration table.
@@ -125,7 +129,7 @@ impl Engine {
         clock: Arc<dyn Clock>,
         config: EngineConfig,
     ) -> anyhow::Result<Engine> {
-        let tree = store.tree("engine")?;
+        let tree = store.tree(TREE)?;
         let repo = RuleRepo::open(store)?;
         let validator = Validator {
             catalog: catalog(),

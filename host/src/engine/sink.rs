@@ -12,16 +12,19 @@ use std::sync::Mutex;
 /// The [`Outbound`] the runtime of an engine is built with.
 pub struct Sink {
     store: Store,
+    mirror: sled::Tree,
     commands: Mutex<HashMap<String, Vec<helpdesk::Command>>>,
 }
 
 impl Sink {
-    /// A sink that queues mail in `store`.
-    pub fn new(store: Store) -> Sink {
-        Sink {
+    /// A sink that queues mail in `store` and checks commands against the
+    /// item mirror the engine keeps there.
+    pub fn new(store: Store) -> anyhow::Result<Sink> {
+        Ok(Sink {
+            mirror: store.tree(super::TREE)?,
             store,
             commands: Mutex::new(HashMap::new()),
-        }
+        })
     }
 
     /// Takes the commands an invocation submitted, in order.
@@ -50,8 +53,20 @@ impl Outbound for Sink {
         invocation: &str,
         c: &helpdesk::Command,
     ) -> anyhow::Result<String> {
-        serde_json::from_str::<serde_json::Value>(&c.arguments)
-            .map_err(|e| anyhow::anyhow!("command arguments are not JSON: {e}"))?;
+        let args: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&c.arguments)
+                .map_err(|e| anyhow::anyhow!("command arguments are not a JSON object: {e}"))?;
+        let fields = match self
+            .mirror
+            .get(super::keys::item(&c.item_kind, &c.item_id))?
+        {
+            Some(v) => serde_json::from_slice::<serde_json::Value>(&v)?
+                .get("fields")
+                .and_then(serde_json::Value::as_object)
+                .cloned(),
+            None => None,
+        };
+        super::commands::check(&c.item_kind, &c.item_id, &c.name, &args, fields.as_ref())?;
         let mut all = self.commands.lock().expect("sink lock");
         let list = all.entry(invocation.to_string()).or_default();
         list.push(c.clone());

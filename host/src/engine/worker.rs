@@ -9,7 +9,7 @@
 use super::audit::{self, Entry, Record};
 use super::connector::{self, CONNECTOR};
 use super::outbox::{backoff_ms, Job};
-use super::{keys, Engine, Inner};
+use super::{commands, keys, Engine, Inner};
 use crate::dispatch::{wit_event, wit_item};
 use crate::event::{Event, ItemSnapshot};
 use crate::plugins::bindings::{helpdesk, Invocation, Mode, RuleRef};
@@ -400,40 +400,77 @@ impl Inner {
                 batch.insert(keys::job(delivery.n), serde_json::to_vec(&delivery)?);
                 deliveries.push(delivery);
             }
-            let key = keys::item(&c.item_kind, &c.item_id);
-            let mut mirror: Value = match self.tree.get(&key)? {
-                Some(v) => serde_json::from_slice(&v)?,
-                None => json!({"kind": c.item_kind, "id": c.item_id, "fields": {}}),
-            };
-            let Some((event_type, changes)) = follow_on(&c.item_kind, &c.name, &arguments) else {
+            let Some(arguments) = arguments.as_object() else {
                 continue;
             };
-            let mut fields = mirror["fields"].as_object().cloned().unwrap_or_default();
+            let key = keys::item(&c.item_kind, &c.item_id);
+            let mirror: Option<Value> = match self.tree.get(&key)? {
+                Some(v) => Some(serde_json::from_slice(&v)?),
+                None => None,
+            };
+            let current = mirror
+                .as_ref()
+                .and_then(|m| m["fields"].as_object())
+                .cloned();
+            // Checked when submitted; the item may have changed since.
+            let applied = match commands::check(
+                &c.item_kind,
+                &c.item_id,
+                &c.name,
+                arguments,
+                current.as_ref(),
+            ) {
+                Ok(applied) => applied,
+                Err(e) => {
+                    tracing::warn!(invocation, "command not applied: {e}");
+                    continue;
+                }
+            };
+            let (kind, id, mut fields) = match applied.creates {
+                Some(kind) => (
+                    kind.to_string(),
+                    format!("{kind}-{seq:x}"),
+                    serde_json::Map::new(),
+                ),
+                None => (
+                    c.item_kind.clone(),
+                    c.item_id.clone(),
+                    current.unwrap_or_default(),
+                ),
+            };
             let mut old_values = serde_json::Map::new();
-            for (field, value) in &changes {
+            for (field, value) in &applied.changes {
                 old_values.insert(
                     field.clone(),
                     fields.get(field).cloned().unwrap_or(Value::Null),
                 );
                 fields.insert(field.clone(), value.clone());
             }
-            mirror["fields"] = Value::Object(fields.clone());
-            mirror["updated_ms"] = json!(now);
-            batch.insert(key, serde_json::to_vec(&mirror)?);
+            if !applied.changes.is_empty() {
+                let mut mirror = match (applied.creates, mirror) {
+                    (None, Some(m)) => m,
+                    _ => json!({"kind": kind, "id": id}),
+                };
+                mirror["fields"] = Value::Object(fields.clone());
+                mirror["updated_ms"] = json!(now);
+                batch.insert(keys::item(&kind, &id), serde_json::to_vec(&mirror)?);
+            }
+            let Some(follow_on) = applied.follow_on else {
+                continue;
+            };
+            if applied.creates.is_some() {
+                old_values.clear();
+            }
             follow_ons.push(Event {
                 id: None,
-                category: c.item_kind.clone(),
-                event_type: event_type.to_string(),
+                category: follow_on.category.to_string(),
+                event_type: follow_on.event_type.to_string(),
                 occurred_at: jiff::Timestamp::from_millisecond(now)
                     .unwrap_or_else(|_| jiff::Timestamp::now())
                     .to_string(),
                 agent: None,
                 old_values,
-                items: vec![ItemSnapshot {
-                    kind: c.item_kind.clone(),
-                    id: c.item_id.clone(),
-                    fields,
-                }],
+                items: vec![ItemSnapshot { kind, id, fields }],
                 idempotency_key: None,
             });
         }
@@ -462,58 +499,5 @@ impl Inner {
         audit::write(&mut batch, std::slice::from_ref(&record))?;
         self.tree.apply_batch(batch)?;
         self.commit.durable().await
-    }
-}
-
-/// The follow-on event a command causes and the fields it changes.
-fn follow_on(
-    kind: &str,
-    command: &str,
-    args: &Value,
-) -> Option<(&'static str, Vec<(String, Value)>)> {
-    let pick = |names: &[&str]| -> Vec<(String, Value)> {
-        names
-            .iter()
-            .filter_map(|n| args.get(*n).map(|v| (n.to_string(), v.clone())))
-            .collect()
-    };
-    match (kind, command) {
-        ("ticket", "set-status") => Some(("ticket-status-changed", pick(&["status"]))),
-        ("ticket", "transfer") => Some((
-            "ticket-transferred",
-            pick(&["department", "group", "agent"]),
-        )),
-        ("ticket", "set-priority") => Some(("ticket-priority-changed", pick(&["priority"]))),
-        ("live-chat", "transfer") => {
-            Some(("live-chat-transferred", pick(&["department", "agent"])))
-        }
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_follow_on_event_type_is_in_the_catalog() {
-        let args =
-            json!({"status": "closed", "priority": "high", "department": "IT", "agent": "ana"});
-        for (kind, command) in [
-            ("ticket", "set-status"),
-            ("ticket", "transfer"),
-            ("ticket", "set-priority"),
-            ("live-chat", "transfer"),
-        ] {
-            let (event_type, changes) = follow_on(kind, command, &args).unwrap();
-            assert!(
-                crate::catalog::catalog()
-                    .event_type(kind, event_type)
-                    .is_some(),
-                "{kind}/{event_type}"
-            );
-            assert!(!changes.is_empty(), "{kind} {command}");
-        }
-        assert!(follow_on("ticket", "send-reply", &args).is_none());
     }
 }

@@ -302,7 +302,7 @@ impl helpdesk::Host for InvocationState {
         }
         self.outbound
             .submit_command(&self.plugin, &self.invocation, &command)
-            .map_err(|e| format!("command could not be queued: {e:#}"))
+            .map_err(|e| format!("{e:#}"))
     }
 }
 
