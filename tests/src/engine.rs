@@ -2,7 +2,7 @@
 //! `misbehave` guest installed, a clock moved by hand, rule and event builders,
 //! and readers of the audit.
 
-use crate::guests_dir;
+use crate::{guests_dir, plugins_dir};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
@@ -21,7 +21,7 @@ pub const START_MS: i64 = 1_800_000_000_000;
 pub const MINUTE: i64 = 60_000;
 
 /// Opens an engine on `dir` with the misbehave guest installed (allowed to
-/// submit set-status commands) and `rules` stored (when not already there).
+/// submit set-status commands), the built-in helpdesk plugin (every command) and `rules` stored (when not already there).
 pub async fn open(
     dir: &Path,
     clock: Arc<ManualClock>,
@@ -50,6 +50,14 @@ pub async fn open(
     };
     registry
         .install_file(&guests_dir().join("misbehave.wasm"), grants)
+        .await
+        .unwrap();
+    let every_command = Grants {
+        helpdesk: vec!["*".into()],
+        ..Default::default()
+    };
+    registry
+        .install_file(&plugins_dir().join("helpdesk.wasm"), every_command)
         .await
         .unwrap();
     let repo = RuleRepo::open(&store).unwrap();
@@ -130,4 +138,63 @@ pub fn clock() -> Arc<ManualClock> {
 /// The clock's now.
 pub fn c_now(c: &ManualClock) -> i64 {
     c.now_ms()
+}
+
+/// Requests a webhook received: (delivery id, signature, body).
+pub type Seen = Arc<std::sync::Mutex<Vec<(String, String, Vec<u8>)>>>;
+
+/// A connector webhook on loopback that keeps every request's delivery id,
+/// signature and body, and answers 200; with `fail_first`, the first request
+/// gets 503 with Retry-After: 2.
+pub async fn webhook(fail_first: bool) -> (String, Seen) {
+    use http_body_util::BodyExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let seen: Seen = Arc::default();
+    let log = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let log = log.clone();
+            let service =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let log = log.clone();
+                    async move {
+                        let header = |n: &str| {
+                            req.headers()
+                                .get(n)
+                                .map(|v| v.to_str().unwrap().to_string())
+                                .unwrap_or_default()
+                        };
+                        let (delivery, signature) =
+                            (header("x-tocsin-delivery"), header("x-tocsin-signature"));
+                        let body = req.into_body().collect().await.unwrap().to_bytes().to_vec();
+                        let first = {
+                            let mut log = log.lock().unwrap();
+                            log.push((delivery, signature, body));
+                            fail_first && log.len() == 1
+                        };
+                        let response = if first {
+                            hyper::Response::builder()
+                                .status(503)
+                                .header("retry-after", "2")
+                        } else {
+                            hyper::Response::builder().status(200)
+                        };
+                        Ok::<_, std::convert::Infallible>(
+                            response
+                                .body(http_body_util::Full::new(bytes::Bytes::from_static(b"ok")))
+                                .unwrap(),
+                        )
+                    }
+                });
+            tokio::spawn(async move {
+                let io = wasmtime_wasi_http::io::TokioIo::new(stream);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(io, service)
+                    .await;
+            });
+        }
+    });
+    (url, seen)
 }

@@ -2,7 +2,6 @@
 //! rules disabled with an alert, and delivery to the connector webhook.
 
 use serde_json::{json, Value};
-use std::sync::Arc;
 use tocsin::engine::audit::{Entry, Query};
 use tocsin::engine::{Engine, EngineConfig};
 use tocsin_tests::engine::*;
@@ -103,73 +102,12 @@ async fn a_runaway_rule_is_disabled_with_an_alert() {
     assert!(r.matched.is_empty());
 }
 
-/// Requests a webhook received: (delivery id, signature, body).
-type Seen = Arc<std::sync::Mutex<Vec<(String, String, Vec<u8>)>>>;
-
-/// A webhook that answers 503 with Retry-After: 2 once, then 200, and keeps
-/// every request's delivery id, signature and body.
-async fn webhook() -> (
-    String,
-    Arc<std::sync::Mutex<Vec<(String, String, Vec<u8>)>>>,
-) {
-    use http_body_util::BodyExt;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let seen: Seen = Arc::default();
-    let log = seen.clone();
-    tokio::spawn(async move {
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
-            let log = log.clone();
-            let service =
-                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let log = log.clone();
-                    async move {
-                        let header = |n: &str| {
-                            req.headers()
-                                .get(n)
-                                .map(|v| v.to_str().unwrap().to_string())
-                                .unwrap_or_default()
-                        };
-                        let (delivery, signature) =
-                            (header("x-tocsin-delivery"), header("x-tocsin-signature"));
-                        let body = req.into_body().collect().await.unwrap().to_bytes().to_vec();
-                        let first = {
-                            let mut log = log.lock().unwrap();
-                            log.push((delivery, signature, body));
-                            log.len() == 1
-                        };
-                        let response = if first {
-                            hyper::Response::builder()
-                                .status(503)
-                                .header("retry-after", "2")
-                        } else {
-                            hyper::Response::builder().status(200)
-                        };
-                        Ok::<_, std::convert::Infallible>(
-                            response
-                                .body(http_body_util::Full::new(bytes::Bytes::from_static(b"ok")))
-                                .unwrap(),
-                        )
-                    }
-                });
-            tokio::spawn(async move {
-                let io = wasmtime_wasi_http::io::TokioIo::new(stream);
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(io, service)
-                    .await;
-            });
-        }
-    });
-    (url, seen)
-}
-
 #[tokio::test]
 async fn commands_are_delivered_to_the_connector_signed_and_retried() {
     use tocsin::engine::connector::{signature, ConnectorConfig};
     let dir = tempfile::tempdir().unwrap();
     let c = clock();
-    let (url, seen) = webhook().await;
+    let (url, seen) = webhook(true).await;
     let config = EngineConfig {
         connector: Some(ConnectorConfig::new(url, "s3cret")),
         ..Default::default()

@@ -8,6 +8,7 @@ mod containment;
 mod crash;
 mod demo;
 mod engine;
+mod helpdesk;
 mod loading;
 mod log_file;
 mod rules;
