@@ -18,6 +18,7 @@
 //! - [`dispatch`]: the contract's views of events and items.
 //! - [`engine`]: durable ingestion, the frequency gate, the outbox and its
 //!   workers, retries, dead letter and the audit trail.
+//! - [`mail`]: the mail outbox, delivered by SMTP to the configured relay.
 //! - [`templates`]: string settings rendered in a sandbox before a plugin runs.
 //! - [`cli`]: the `tocsin` command line.
 
@@ -28,6 +29,7 @@ pub mod conditions;
 pub mod dispatch;
 pub mod engine;
 pub mod event;
+pub mod mail;
 pub mod matcher;
 pub mod plugins;
 pub mod rules;

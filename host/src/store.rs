@@ -76,6 +76,11 @@ impl Store {
         read_queue(&self.mail)
     }
 
+    /// The `mail` tree itself, for the mail outbox that delivers it.
+    pub fn mail_queue(&self) -> &sled::Tree {
+        &self.mail
+    }
+
     /// Queued help-desk commands, oldest first, as JSON.
     pub fn queued_commands(&self) -> anyhow::Result<Vec<serde_json::Value>> {
         read_queue(&self.commands)
@@ -118,6 +123,7 @@ impl Outbound for Store {
                 "plugin": plugin, "invocation": invocation,
                 "to": m.to, "cc": m.cc, "bcc": m.bcc, "reply_to": m.reply_to,
                 "subject": m.subject, "text": m.text, "html": m.html,
+                "status": "queued", "attempts": 0, "due_ms": 0,
             }),
         )
     }

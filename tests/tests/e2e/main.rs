@@ -12,3 +12,4 @@ mod helpdesk;
 mod loading;
 mod log_file;
 mod rules;
+mod smtp;
