@@ -25,6 +25,16 @@ pub struct Grants {
     pub directory: Option<DirectoryGrant>,
     /// Hosts the plugin may call over `wasi:http` (`api.example.com`,
     /// `*.example.com`, `hooks.example.com:8443`). By default none.
+    ///
+    /// Loopback, private and link-local addresses need an exact entry:
+    /// - an address literal in the URL passes only when listed (`127.0.0.1`
+    ///   or `127.0.0.1:8080`), never through a wildcard;
+    /// - a host *name* is resolved before the request, and refused when any
+    ///   address it resolves to is not public, unless that address is listed
+    ///   too (see [`Grants::allows_resolved`]). So `localhost` alone is refused;
+    ///   `localhost` plus `127.0.0.1` is allowed. The check runs before the
+    ///   connection, which resolves again: it stops a misconfigured or internal
+    ///   name, not a DNS server that answers differently the second time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub http: Vec<String>,
     /// Whether the plugin may queue mail. By default no.
@@ -169,6 +179,18 @@ impl Grants {
     }
 }
 
+impl Grants {
+    /// Whether a granted host name may be called at `ip`, one of the addresses
+    /// it resolved to: always for a public address; for loopback, private and
+    /// similar ranges only when the grant lists the address (`ip` or `ip:port`).
+    pub fn allows_resolved(&self, ip: std::net::IpAddr, port: u16) -> bool {
+        super::state::is_public(ip) || {
+            let (bare, with_port) = (ip.to_string(), format!("{ip}:{port}"));
+            self.http.iter().any(|p| *p == bare || *p == with_port)
+        }
+    }
+}
+
 fn valid_host_pattern(pattern: &str) -> bool {
     let (host, port) = match pattern.rsplit_once(':') {
         Some((h, p)) => (h, Some(p)),
@@ -231,6 +253,24 @@ mod tests {
         };
         assert!(g.allows_http("hooks.example.com", 8443));
         assert!(!g.allows_http("hooks.example.com", 443));
+    }
+
+    #[test]
+    fn resolved_private_addresses_need_the_literal() {
+        let loopback = "127.0.0.1".parse().unwrap();
+        let by_name = Grants {
+            http: vec!["localhost".into()],
+            ..Grants::default()
+        };
+        assert!(!by_name.allows_resolved(loopback, 80));
+        assert!(by_name.allows_resolved("93.184.216.34".parse().unwrap(), 80));
+        let with_literal = Grants {
+            http: vec!["localhost".into(), "127.0.0.1:8080".into()],
+            ..Grants::default()
+        };
+        assert!(with_literal.allows_resolved(loopback, 8080));
+        assert!(!with_literal.allows_resolved(loopback, 9090));
+        assert!(!with_literal.allows_resolved("10.0.0.1".parse().unwrap(), 8080));
     }
 
     #[test]
