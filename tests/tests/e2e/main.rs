@@ -11,3 +11,4 @@ mod engine;
 mod loading;
 mod log_file;
 mod rules;
+mod web_call;
