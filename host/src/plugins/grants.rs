@@ -114,7 +114,7 @@ pub enum GrantError {
     #[error("grants.deadline-ms: 0 is not accepted; use a positive number of milliseconds")]
     Deadline,
     /// A host pattern is malformed.
-    #[error("grants.http[{index}]: {pattern:?} is not a host pattern; use `host`, `*.domain` or `host:port`")]
+    #[error("grants.http[{index}]: {pattern:?} is not a host pattern; use `host`, `*.domain`, `host:port` or an IP address")]
     HttpPattern {
         /// Position in the list.
         index: usize,
@@ -192,6 +192,10 @@ impl Grants {
 }
 
 fn valid_host_pattern(pattern: &str) -> bool {
+    // An IPv6 address literal (`::1`) has colons of its own and no port.
+    if pattern.parse::<std::net::Ipv6Addr>().is_ok() {
+        return true;
+    }
     let (host, port) = match pattern.rsplit_once(':') {
         Some((h, p)) => (h, Some(p)),
         None => (pattern, None),
@@ -311,6 +315,11 @@ mod tests {
             ..Grants::default()
         };
         assert!(g.validate().is_err());
+        let g = Grants {
+            http: vec!["::1".into(), "127.0.0.1:8080".into()],
+            ..Grants::default()
+        };
+        assert!(g.validate().is_ok(), "address literals are patterns");
         assert!(Grants::default().validate().is_ok());
     }
 

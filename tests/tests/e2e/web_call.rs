@@ -234,3 +234,17 @@ async fn a_name_resolving_to_loopback_is_refused() {
     assert!(message.contains("is not granted"), "{message}");
     assert!(seen.lock().unwrap().is_empty());
 }
+
+/// Listing the loopback addresses next to the name lets the same call through.
+#[tokio::test]
+async fn a_name_with_its_loopback_addresses_granted_is_called() {
+    let (base, seen) = server().await;
+    let url = base.replace("127.0.0.1", "localhost") + "/hook";
+    let grants = http_grant(&["localhost", "127.0.0.1", "::1"]);
+    grants.validate().unwrap();
+    let summary = call(serde_json::json!({ "url": url.clone() }), grants)
+        .await
+        .unwrap();
+    assert_eq!(summary, format!("POST {url} → 200"));
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
