@@ -10,7 +10,7 @@ use tocsin_tests::*;
 type Seen = Arc<Mutex<Vec<(String, String, String, String)>>>;
 
 /// A server answering by path: `/busy` 503 with Retry-After: 7, `/missing`
-/// 404, `/moved` 302 to `/ok`, anything else 200. Returns its base URL.
+/// 404, `/moved` 302 to `/ok`, `/slow` 200 after 3 s, anything else 200. Returns its base URL.
 async fn server() -> (String, Seen) {
     use http_body_util::BodyExt;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -37,6 +37,9 @@ async fn server() -> (String, Seen) {
                         log.lock()
                             .unwrap()
                             .push((method, path.clone(), content_type, body));
+                        if path == "/slow" {
+                            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+                        }
                         let response = match path.as_str() {
                             "/busy" => hyper::Response::builder()
                                 .status(503)
@@ -247,4 +250,23 @@ async fn a_name_with_its_loopback_addresses_granted_is_called() {
         .unwrap();
     assert_eq!(summary, format!("POST {url} → 200"));
     assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+/// A server slower than `timeout_ms` is a retryable failure, well before the
+/// server answers.
+#[tokio::test]
+async fn a_slow_server_times_out_retryably() {
+    let (base, _seen) = server().await;
+    let started = std::time::Instant::now();
+    let slow = call(
+        serde_json::json!({"url": format!("{base}/slow"), "timeout_ms": 300}),
+        http_grant(&["127.0.0.1"]),
+    )
+    .await;
+    let (kind, message, _) = failure(slow);
+    assert_eq!(kind, FailureKind::Retryable, "{message}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{message}"
+    );
 }
