@@ -13,6 +13,7 @@
 //! - [`invocation`]: reading settings into a serde struct, item fields, old values.
 //! - [`failure`]: constructors for [`Failure`] (retryable, permanent, bad settings).
 //! - [`log`], [`mail`], [`helpdesk`]: the host interfaces, each behind its grant.
+//! - [`http`]: outbound `wasi:http` requests, to the hosts the grant allows.
 //!
 //! ## Example
 //! ```ignore
@@ -37,6 +38,7 @@
 
 pub mod describe;
 pub mod failure;
+pub mod http;
 pub mod invocation;
 pub mod log;
 

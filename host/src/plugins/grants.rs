@@ -25,6 +25,16 @@ pub struct Grants {
     pub directory: Option<DirectoryGrant>,
     /// Hosts the plugin may call over `wasi:http` (`api.example.com`,
     /// `*.example.com`, `hooks.example.com:8443`). By default none.
+    ///
+    /// Loopback, private and link-local addresses need an exact entry:
+    /// - an address literal in the URL passes only when listed (`127.0.0.1`
+    ///   or `127.0.0.1:8080`), never through a wildcard;
+    /// - a host *name* is resolved before the request, and refused when any
+    ///   address it resolves to is not public, unless that address is listed
+    ///   too (see [`Grants::allows_resolved`]). So `localhost` alone is refused;
+    ///   `localhost` plus `127.0.0.1` is allowed. The check runs before the
+    ///   connection, which resolves again: it stops a misconfigured or internal
+    ///   name, not a DNS server that answers differently the second time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub http: Vec<String>,
     /// Whether the plugin may queue mail. By default no.
@@ -104,7 +114,7 @@ pub enum GrantError {
     #[error("grants.deadline-ms: 0 is not accepted; use a positive number of milliseconds")]
     Deadline,
     /// A host pattern is malformed.
-    #[error("grants.http[{index}]: {pattern:?} is not a host pattern; use `host`, `*.domain` or `host:port`")]
+    #[error("grants.http[{index}]: {pattern:?} is not a host pattern; use `host`, `*.domain`, `host:port` or an IP address")]
     HttpPattern {
         /// Position in the list.
         index: usize,
@@ -169,7 +179,23 @@ impl Grants {
     }
 }
 
+impl Grants {
+    /// Whether a granted host name may be called at `ip`, one of the addresses
+    /// it resolved to: always for a public address; for loopback, private and
+    /// similar ranges only when the grant lists the address (`ip` or `ip:port`).
+    pub fn allows_resolved(&self, ip: std::net::IpAddr, port: u16) -> bool {
+        super::state::is_public(ip) || {
+            let (bare, with_port) = (ip.to_string(), format!("{ip}:{port}"));
+            self.http.iter().any(|p| *p == bare || *p == with_port)
+        }
+    }
+}
+
 fn valid_host_pattern(pattern: &str) -> bool {
+    // An IPv6 address literal (`::1`) has colons of its own and no port.
+    if pattern.parse::<std::net::Ipv6Addr>().is_ok() {
+        return true;
+    }
     let (host, port) = match pattern.rsplit_once(':') {
         Some((h, p)) => (h, Some(p)),
         None => (pattern, None),
@@ -234,6 +260,24 @@ mod tests {
     }
 
     #[test]
+    fn resolved_private_addresses_need_the_literal() {
+        let loopback = "127.0.0.1".parse().unwrap();
+        let by_name = Grants {
+            http: vec!["localhost".into()],
+            ..Grants::default()
+        };
+        assert!(!by_name.allows_resolved(loopback, 80));
+        assert!(by_name.allows_resolved("93.184.216.34".parse().unwrap(), 80));
+        let with_literal = Grants {
+            http: vec!["localhost".into(), "127.0.0.1:8080".into()],
+            ..Grants::default()
+        };
+        assert!(with_literal.allows_resolved(loopback, 8080));
+        assert!(!with_literal.allows_resolved(loopback, 9090));
+        assert!(!with_literal.allows_resolved("10.0.0.1".parse().unwrap(), 8080));
+    }
+
+    #[test]
     fn command_grants() {
         let g = Grants {
             helpdesk: vec!["set-status".into()],
@@ -271,6 +315,11 @@ mod tests {
             ..Grants::default()
         };
         assert!(g.validate().is_err());
+        let g = Grants {
+            http: vec!["::1".into(), "127.0.0.1:8080".into()],
+            ..Grants::default()
+        };
+        assert!(g.validate().is_ok(), "address literals are patterns");
         assert!(Grants::default().validate().is_ok());
     }
 

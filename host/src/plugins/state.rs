@@ -155,6 +155,39 @@ impl HttpGate {
     }
 }
 
+/// Resolves a granted host name and refuses it when an address it resolves to
+/// is not public and not listed in the grant ([`Grants::allows_resolved`]).
+/// Address literals were checked by [`HttpGate::allowed`] and pass through; a
+/// name that does not resolve is left to the connection to report.
+async fn check_resolved(grants: &Grants, uri: &http::Uri) -> Result<(), String> {
+    let Some(host) = uri.host() else {
+        return Err("no host".into());
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if bare.parse::<IpAddr>().is_ok() {
+        return Ok(());
+    }
+    let port = uri
+        .port_u16()
+        .unwrap_or(if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        });
+    let Ok(addrs) = tokio::net::lookup_host((bare, port)).await else {
+        return Ok(());
+    };
+    for addr in addrs {
+        if !grants.allows_resolved(addr.ip(), port) {
+            return Err(format!(
+                "{bare} resolves to {}, which is not public and not listed in the http grant",
+                addr.ip()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Whether an address is outside loopback, private, link-local and similar ranges.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
@@ -201,8 +234,13 @@ impl WasiHttpHooks for HttpGate {
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
         drop(fut);
+        let (plugin, grants) = (self.plugin.clone(), self.grants.clone());
         Box::new(async move {
             use http_body_util::BodyExt;
+            if let Err(refused) = check_resolved(&grants, request.uri()).await {
+                tracing::warn!(plugin = %plugin, uri = %request.uri(), "outbound HTTP refused: {refused}");
+                return Err(wasmtime_wasi_http::Error::HttpRequestDenied);
+            }
             let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
             Ok((
                 res.map(BodyExt::boxed_unsync),
@@ -330,6 +368,25 @@ mod tests {
         for ip in ["93.184.216.34", "2606:2800:220:1::1"] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
+    }
+
+    #[tokio::test]
+    async fn names_resolving_to_loopback_need_the_address_granted() {
+        let grants = |http: &[&str]| Grants {
+            http: http.iter().map(|s| s.to_string()).collect(),
+            ..Grants::default()
+        };
+        let uri: http::Uri = "http://localhost:8080/x".parse().unwrap();
+        let err = check_resolved(&grants(&["localhost"]), &uri)
+            .await
+            .unwrap_err();
+        assert!(err.contains("localhost resolves to"), "{err}");
+        // localhost may also resolve to ::1: grant both loopback literals.
+        check_resolved(&grants(&["localhost", "127.0.0.1", "::1"]), &uri)
+            .await
+            .unwrap();
+        let literal: http::Uri = "http://127.0.0.1:8080/".parse().unwrap();
+        check_resolved(&grants(&[]), &literal).await.unwrap();
     }
 
     #[test]

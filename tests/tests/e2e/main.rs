@@ -13,3 +13,4 @@ mod loading;
 mod log_file;
 mod rules;
 mod smtp;
+mod web_call;
