@@ -21,7 +21,7 @@ pub const START_MS: i64 = 1_800_000_000_000;
 pub const MINUTE: i64 = 60_000;
 
 /// Opens an engine on `dir` with the misbehave guest installed (allowed to
-/// submit set-status commands), the built-in helpdesk plugin (every command) and `rules` stored (when not already there).
+/// submit set-status commands), the built-in helpdesk plugin (every command), the email plugin (mail) and `rules` stored (when not already there).
 pub async fn open(
     dir: &Path,
     clock: Arc<ManualClock>,
@@ -58,6 +58,14 @@ pub async fn open(
     };
     registry
         .install_file(&plugins_dir().join("helpdesk.wasm"), every_command)
+        .await
+        .unwrap();
+    let mail = Grants {
+        mail: true,
+        ..Default::default()
+    };
+    registry
+        .install_file(&plugins_dir().join("email.wasm"), mail)
         .await
         .unwrap();
     let repo = RuleRepo::open(&store).unwrap();

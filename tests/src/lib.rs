@@ -5,6 +5,7 @@
 //! locations in `TOCSIN_PLUGINS_DIR`, `TOCSIN_TEST_GUESTS_DIR` and `TOCSIN_BIN`.
 
 pub mod engine;
+pub mod smtp;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -178,6 +178,12 @@ impl Engine {
         })
     }
 
+    /// The store the engine runs on (for the mail outbox that delivers what
+    /// plugins queued).
+    pub fn store(&self) -> &Store {
+        self.inner.sink.store()
+    }
+
     /// The rule store; call [`Engine::reload_rules`] after changing it.
     pub fn rules(&self) -> &RuleRepo {
         &self.inner.repo

@@ -27,6 +27,11 @@ impl Sink {
         })
     }
 
+    /// The store mail is queued in.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Takes the commands an invocation submitted, in order.
     pub fn take(&self, invocation: &str) -> Vec<helpdesk::Command> {
         self.commands

@@ -316,6 +316,19 @@ impl mail::Host for InvocationState {
         if message.to.is_empty() && message.cc.is_empty() && message.bcc.is_empty() {
             return Err("mail refused: message.to, cc and bcc are all empty".into());
         }
+        for (field, list) in [
+            ("to", &message.to),
+            ("cc", &message.cc),
+            ("bcc", &message.bcc),
+        ] {
+            for (i, address) in list.iter().enumerate() {
+                if let Err(e) = address.parse::<lettre::message::Mailbox>() {
+                    return Err(format!(
+                        "mail refused: message.{field}[{i}]: {address:?} is not an address: {e}"
+                    ));
+                }
+            }
+        }
         self.outbound
             .queue_mail(&self.plugin, &self.invocation, &message)
             .map_err(|e| format!("mail could not be queued: {e:#}"))

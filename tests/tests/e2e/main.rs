@@ -7,6 +7,7 @@ mod catalog;
 mod containment;
 mod crash;
 mod demo;
+mod email;
 mod engine;
 mod helpdesk;
 mod loading;

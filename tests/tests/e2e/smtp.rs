@@ -3,58 +3,11 @@
 //! body and Message-ID; a 451 is retried later; a 550 fails for good.
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use tocsin::mail::{Outbox, Pass, Security, SmtpConfig};
 use tocsin::plugins::bindings::mail::Message;
 use tocsin::plugins::Outbound;
 use tocsin::store::Store;
-
-/// The server process; killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let script = tocsin_tests::workspace_root().join("tests/support/smtp_server.py");
-        let mut child = Command::new("python3")
-            .arg(&script)
-            .arg(dir.path())
-            .stdout(Stdio::piped())
-            .stdin(Stdio::piped())
-            .spawn()
-            .expect("python3 runs the test SMTP server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("port line {line:?}"));
-        Server { child, port, dir }
-    }
-
-    /// Every message received, in order.
-    fn received(&self) -> Vec<String> {
-        (1..)
-            .map(|n| self.dir.path().join(format!("{n}.eml")))
-            .take_while(|p| p.exists())
-            .map(|p| std::fs::read_to_string(p).unwrap())
-            .collect()
-    }
-}
+use tocsin_tests::smtp::Server;
 
 fn message(to: &str, subject: &str) -> Message {
     Message {
