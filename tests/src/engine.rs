@@ -155,54 +155,26 @@ pub type Seen = Arc<std::sync::Mutex<Vec<(String, String, Vec<u8>)>>>;
 /// signature and body, and answers 200; with `fail_first`, the first request
 /// gets 503 with Retry-After: 2.
 pub async fn webhook(fail_first: bool) -> (String, Seen) {
-    use http_body_util::BodyExt;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let seen: Seen = Arc::default();
     let log = seen.clone();
-    tokio::spawn(async move {
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
-            let log = log.clone();
-            let service =
-                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let log = log.clone();
-                    async move {
-                        let header = |n: &str| {
-                            req.headers()
-                                .get(n)
-                                .map(|v| v.to_str().unwrap().to_string())
-                                .unwrap_or_default()
-                        };
-                        let (delivery, signature) =
-                            (header("x-tocsin-delivery"), header("x-tocsin-signature"));
-                        let body = req.into_body().collect().await.unwrap().to_bytes().to_vec();
-                        let first = {
-                            let mut log = log.lock().unwrap();
-                            log.push((delivery, signature, body));
-                            fail_first && log.len() == 1
-                        };
-                        let response = if first {
-                            hyper::Response::builder()
-                                .status(503)
-                                .header("retry-after", "2")
-                        } else {
-                            hyper::Response::builder().status(200)
-                        };
-                        Ok::<_, std::convert::Infallible>(
-                            response
-                                .body(http_body_util::Full::new(bytes::Bytes::from_static(b"ok")))
-                                .unwrap(),
-                        )
-                    }
-                });
-            tokio::spawn(async move {
-                let io = wasmtime_wasi_http::io::TokioIo::new(stream);
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(io, service)
-                    .await;
-            });
+    let addr = crate::serve(move |req: crate::Received| {
+        let first = {
+            let mut log = log.lock().unwrap();
+            log.push((
+                req.header("x-tocsin-delivery"),
+                req.header("x-tocsin-signature"),
+                req.body,
+            ));
+            fail_first && log.len() == 1
+        };
+        async move {
+            if first {
+                crate::answer(503, &[("retry-after", "2")], b"ok")
+            } else {
+                crate::answer(200, &[], b"ok")
+            }
         }
-    });
-    (url, seen)
+    })
+    .await;
+    (format!("http://{addr}/hook"), seen)
 }

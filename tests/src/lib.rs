@@ -163,3 +163,86 @@ pub fn dir_grant(path: &std::path::Path) -> Arc<Grants> {
         ..Grants::default()
     })
 }
+
+/// A request as the tests' loopback HTTP servers see it.
+pub struct Received {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// Path with query.
+    pub path: String,
+    /// Request headers.
+    pub headers: hyper::HeaderMap,
+    /// The whole body.
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    /// A header's value, or "" when absent.
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// What they answer.
+pub type Answer = hyper::Response<http_body_util::Full<bytes::Bytes>>;
+
+/// An answer with a status, headers and a body.
+pub fn answer(status: u16, headers: &[(&str, &str)], body: &'static [u8]) -> Answer {
+    let mut response = hyper::Response::builder().status(status);
+    for (name, value) in headers {
+        response = response.header(*name, *value);
+    }
+    response
+        .body(http_body_util::Full::new(bytes::Bytes::from_static(body)))
+        .unwrap()
+}
+
+/// Serves HTTP/1 on a fresh port of 127.0.0.1, every request through
+/// `handler`; returns the address.
+pub async fn serve<F, Fut>(handler: F) -> std::net::SocketAddr
+where
+    F: Fn(Received) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Answer> + Send + 'static,
+{
+    use http_body_util::BodyExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handler = Arc::new(handler);
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let handler = handler.clone();
+            let service =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let handler = handler.clone();
+                    async move {
+                        let method = req.method().to_string();
+                        let path = req
+                            .uri()
+                            .path_and_query()
+                            .map(|p| p.to_string())
+                            .unwrap_or_default();
+                        let headers = req.headers().clone();
+                        let body = req.into_body().collect().await.unwrap().to_bytes().to_vec();
+                        let received = Received {
+                            method,
+                            path,
+                            headers,
+                            body,
+                        };
+                        Ok::<_, std::convert::Infallible>(handler(received).await)
+                    }
+                });
+            tokio::spawn(async move {
+                let io = wasmtime_wasi_http::io::TokioIo::new(stream);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(io, service)
+                    .await;
+            });
+        }
+    });
+    addr
+}

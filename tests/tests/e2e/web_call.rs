@@ -12,62 +12,30 @@ type Seen = Arc<Mutex<Vec<(String, String, String, String)>>>;
 /// A server answering by path: `/busy` 503 with Retry-After: 7, `/missing`
 /// 404, `/moved` 302 to `/ok`, `/slow` 200 after 3 s, anything else 200. Returns its base URL.
 async fn server() -> (String, Seen) {
-    use http_body_util::BodyExt;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     let seen: Seen = Arc::default();
     let log = seen.clone();
-    tokio::spawn(async move {
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
-            let log = log.clone();
-            let service =
-                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let log = log.clone();
-                    async move {
-                        let method = req.method().to_string();
-                        let path = req.uri().path_and_query().unwrap().to_string();
-                        let content_type = req
-                            .headers()
-                            .get("content-type")
-                            .map(|v| v.to_str().unwrap().to_string())
-                            .unwrap_or_default();
-                        let body = req.into_body().collect().await.unwrap().to_bytes();
-                        let body = String::from_utf8(body.to_vec()).unwrap();
-                        log.lock()
-                            .unwrap()
-                            .push((method, path.clone(), content_type, body));
-                        if path == "/slow" {
-                            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-                        }
-                        let response = match path.as_str() {
-                            "/busy" => hyper::Response::builder()
-                                .status(503)
-                                .header("retry-after", "7"),
-                            "/missing" => hyper::Response::builder().status(404),
-                            "/moved" => hyper::Response::builder()
-                                .status(302)
-                                .header("location", "/ok"),
-                            _ => hyper::Response::builder().status(200),
-                        };
-                        Ok::<_, std::convert::Infallible>(
-                            response
-                                .body(http_body_util::Full::new(bytes::Bytes::from_static(
-                                    b"answer",
-                                )))
-                                .unwrap(),
-                        )
-                    }
-                });
-            tokio::spawn(async move {
-                let io = wasmtime_wasi_http::io::TokioIo::new(stream);
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(io, service)
-                    .await;
-            });
+    let addr = serve(move |req: Received| {
+        let content_type = req.header("content-type");
+        let body = String::from_utf8(req.body).unwrap();
+        log.lock()
+            .unwrap()
+            .push((req.method, req.path.clone(), content_type, body));
+        let path = req.path;
+        async move {
+            match path.as_str() {
+                "/slow" => {
+                    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+                    answer(200, &[], b"answer")
+                }
+                "/busy" => answer(503, &[("retry-after", "7")], b"answer"),
+                "/missing" => answer(404, &[], b"answer"),
+                "/moved" => answer(302, &[("location", "/ok")], b"answer"),
+                _ => answer(200, &[], b"answer"),
+            }
         }
-    });
-    (base, seen)
+    })
+    .await;
+    (format!("http://{addr}"), seen)
 }
 
 fn http_grant(hosts: &[&str]) -> Arc<Grants> {
