@@ -364,6 +364,28 @@ impl Inner {
         let mut follow_ons = Vec::new();
         for c in commands {
             let arguments: Value = serde_json::from_str(&c.arguments).unwrap_or(Value::Null);
+            let Some(args) = arguments.as_object() else {
+                continue;
+            };
+            let key = keys::item(&c.item_kind, &c.item_id);
+            let mirror: Option<Value> = match self.tree.get(&key)? {
+                Some(v) => Some(serde_json::from_slice(&v)?),
+                None => None,
+            };
+            let current = mirror
+                .as_ref()
+                .and_then(|m| m["fields"].as_object())
+                .cloned();
+            // Checked when submitted; the item may have changed since. A
+            // command that no longer applies is neither recorded nor delivered.
+            let applied =
+                match commands::check(&c.item_kind, &c.item_id, &c.name, args, current.as_ref()) {
+                    Ok(applied) => applied,
+                    Err(e) => {
+                        tracing::warn!(invocation, "command not applied: {e}");
+                        continue;
+                    }
+                };
             let seq = self.next_id()?;
             let command = json!({
                 "id": format!("cmd-{seq:016x}"),
@@ -400,32 +422,6 @@ impl Inner {
                 batch.insert(keys::job(delivery.n), serde_json::to_vec(&delivery)?);
                 deliveries.push(delivery);
             }
-            let Some(arguments) = arguments.as_object() else {
-                continue;
-            };
-            let key = keys::item(&c.item_kind, &c.item_id);
-            let mirror: Option<Value> = match self.tree.get(&key)? {
-                Some(v) => Some(serde_json::from_slice(&v)?),
-                None => None,
-            };
-            let current = mirror
-                .as_ref()
-                .and_then(|m| m["fields"].as_object())
-                .cloned();
-            // Checked when submitted; the item may have changed since.
-            let applied = match commands::check(
-                &c.item_kind,
-                &c.item_id,
-                &c.name,
-                arguments,
-                current.as_ref(),
-            ) {
-                Ok(applied) => applied,
-                Err(e) => {
-                    tracing::warn!(invocation, "command not applied: {e}");
-                    continue;
-                }
-            };
             let (kind, id, mut fields) = match applied.creates {
                 Some(kind) => (
                     kind.to_string(),
