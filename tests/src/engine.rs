@@ -21,7 +21,11 @@ pub const START_MS: i64 = 1_800_000_000_000;
 pub const MINUTE: i64 = 60_000;
 
 /// Opens an engine on `dir` with the misbehave guest installed (allowed to
-/// submit set-status commands), the built-in helpdesk plugin (every command), the email plugin (mail) and `rules` stored (when not already there).
+/// submit set-status commands), the built-in helpdesk plugin (every command),
+/// the email plugin (mail), the providers plugin (allowed to call
+/// `billing-provider` and the uninstalled `nope`, but not the installed
+/// `echo-provider`) and `rules`
+/// stored (when not already there).
 pub async fn open(
     dir: &Path,
     clock: Arc<ManualClock>,
@@ -68,6 +72,27 @@ pub async fn open(
         .install_file(&plugins_dir().join("email.wasm"), mail)
         .await
         .unwrap();
+    let providers = Grants {
+        // `nope` is granted but not installed, as after an admin's typo.
+        providers: vec!["billing-provider".into(), "nope".into()],
+        helpdesk: ["set-fields", "transfer", "set-status", "set-priority"]
+            .map(String::from)
+            .to_vec(),
+        ..Default::default()
+    };
+    registry
+        .install_file(&plugins_dir().join("providers.wasm"), providers)
+        .await
+        .unwrap();
+    for provider in ["billing-provider", "echo-provider"] {
+        registry
+            .install_file(
+                &guests_dir().join(format!("{provider}.wasm")),
+                Grants::default(),
+            )
+            .await
+            .unwrap();
+    }
     let repo = RuleRepo::open(&store).unwrap();
     let validator = Validator {
         catalog: catalog(),

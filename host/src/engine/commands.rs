@@ -96,6 +96,11 @@ pub const COMMANDS: &[(&str, &[&str])] = &[
 /// The command every item kind accepts: a new task.
 pub const CREATE_TASK: &str = "create-task";
 
+/// The other command every item kind accepts: set custom fields
+/// (`{"fields": {"cf.billing_id": "123"}}`). Built-in fields have their own
+/// commands (set-status, transfer, ...), which check their values.
+pub const SET_FIELDS: &str = "set-fields";
+
 const fn on(category: &'static str, event_type: &'static str) -> Option<FollowOn> {
     Some(FollowOn {
         category,
@@ -137,6 +142,15 @@ pub fn check(
                 follow_on: on("task", "task-created"),
                 creates: Some("task"),
             }
+        }
+        (_, SET_FIELDS) => {
+            let follow_on = match kind {
+                "task" => on("task", "task-modified"),
+                "call-log" => on("call-logs", "call-log-modified"),
+                "kb-article" => on("knowledge-base", "kb-article-modified"),
+                _ => None,
+            };
+            set(a.custom_fields("fields")?, follow_on)
         }
         ("ticket", "set-status") => set(
             vec![("status".into(), a.one_of("status", TICKET_STATUSES)?)],
@@ -241,8 +255,8 @@ pub fn check(
                 .iter()
                 .find(|(k, _)| *k == kind)
                 .map(|(_, names)| names.join(", "))
-                .map(|list| format!("{list}, {CREATE_TASK}"))
-                .unwrap_or_else(|| CREATE_TASK.to_string());
+                .map(|list| format!("{list}, {CREATE_TASK}, {SET_FIELDS}"))
+                .unwrap_or_else(|| format!("{CREATE_TASK}, {SET_FIELDS}"));
             return Err(CommandError::Unknown {
                 kind: kind.into(),
                 name: name.into(),
@@ -312,6 +326,47 @@ impl Args<'_> {
         Ok(out)
     }
 
+    /// A non-empty object of custom fields (`cf.<name>`) to text, number or
+    /// boolean values (null clears the field).
+    fn custom_fields(&self, key: &str) -> Result<Vec<(String, Value)>, CommandError> {
+        let Some(Value::Object(map)) = self.args.get(key) else {
+            return Err(self.bad(
+                key,
+                "is required: an object of custom fields such as {\"cf.billing_id\": \"123\"}",
+            ));
+        };
+        if map.is_empty() {
+            return Err(self.bad(key, "is empty"));
+        }
+        let mut out = Vec::new();
+        for (field, value) in map {
+            let path = format!("{key}.{field}");
+            let name = field.strip_prefix("cf.").unwrap_or_default();
+            let valid_name = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !valid_name {
+                return Err(self.bad(
+                    &path,
+                    "only custom fields (cf.<name>: letters, digits, _ and -) can be set; built-in fields have their own commands (set-status, set-priority, transfer)",
+                ));
+            }
+            match value {
+                Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Null => {
+                    out.push((field.clone(), value.clone()))
+                }
+                other => {
+                    return Err(self.bad(
+                        &path,
+                        format!("must be text, a number, true/false or null, not {other}"),
+                    ))
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// At least one of `keys`, each a boolean.
     fn some_flags(&self, keys: &[&str]) -> Result<Vec<(String, Value)>, CommandError> {
         let mut out = Vec::new();
@@ -345,10 +400,10 @@ mod tests {
         let args = json!({
             "status": "closed", "priority": "high", "department": "IT", "agent": "ana",
             "body": "b", "canned-reply": "c", "survey": "s", "form": "f", "message": "m",
-            "draft": true, "subject": "s"
+            "draft": true, "subject": "s", "fields": {"cf.billing": "b-1"}
         });
         for (kind, names) in COMMANDS {
-            for name in names.iter().chain([&CREATE_TASK]) {
+            for name in names.iter().chain([&CREATE_TASK, &SET_FIELDS]) {
                 let mut args = args.clone();
                 if *kind == "task" {
                     args["status"] = json!("completed");
@@ -390,8 +445,48 @@ mod tests {
         let err = run("live-chat", "pin", json!({"agent": "ana"})).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "help-desk command `pin` does not apply to a live-chat; commands for a live-chat: transfer, end, add-system-message, create-task"
+            "help-desk command `pin` does not apply to a live-chat; commands for a live-chat: transfer, end, add-system-message, create-task, set-fields"
         );
+    }
+
+    #[test]
+    fn set_fields_sets_custom_fields_only() {
+        let applied = run(
+            "ticket",
+            "set-fields",
+            json!({"fields": {"cf.billing_id": "123", "cf.vip": true}}),
+        )
+        .unwrap();
+        assert_eq!(
+            applied.changes,
+            vec![
+                ("cf.billing_id".to_string(), json!("123")),
+                ("cf.vip".to_string(), json!(true))
+            ]
+        );
+        assert_eq!(applied.follow_on, None);
+        let task = run("task", "set-fields", json!({"fields": {"cf.x": 1}})).unwrap();
+        assert_eq!(task.follow_on, on("task", "task-modified"));
+        let err = run(
+            "ticket",
+            "set-fields",
+            json!({"fields": {"status": "closed"}}),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "help-desk command `set-fields`: arguments.fields.status: only custom fields"
+            ),
+            "{err}"
+        );
+        let err = run("ticket", "set-fields", json!({"fields": {"cf.x": [1]}})).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("arguments.fields.cf.x: must be text"),
+            "{err}"
+        );
+        assert!(run("ticket", "set-fields", json!({})).is_err());
+        assert!(run("ticket", "set-fields", json!({"fields": {}})).is_err());
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::plugins::InvokeError;
 use crate::rules::Rule;
 use crate::templates;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -362,15 +363,21 @@ impl Inner {
         deliveries: &mut Vec<Job>,
     ) -> anyhow::Result<Vec<Event>> {
         let mut follow_ons = Vec::new();
+        // Mirrors changed by earlier commands of this invocation (the batch
+        // is not applied yet): a second command on an item builds on the first.
+        let mut touched: HashMap<Vec<u8>, Value> = HashMap::new();
         for c in commands {
             let arguments: Value = serde_json::from_str(&c.arguments).unwrap_or(Value::Null);
             let Some(args) = arguments.as_object() else {
                 continue;
             };
             let key = keys::item(&c.item_kind, &c.item_id);
-            let mirror: Option<Value> = match self.tree.get(&key)? {
-                Some(v) => Some(serde_json::from_slice(&v)?),
-                None => None,
+            let mirror: Option<Value> = match touched.get(&key) {
+                Some(m) => Some(m.clone()),
+                None => match self.tree.get(&key)? {
+                    Some(v) => Some(serde_json::from_slice(&v)?),
+                    None => None,
+                },
             };
             let current = mirror
                 .as_ref()
@@ -449,7 +456,9 @@ impl Inner {
                 };
                 mirror["fields"] = Value::Object(fields.clone());
                 mirror["updated_ms"] = json!(now);
-                batch.insert(keys::item(&kind, &id), serde_json::to_vec(&mirror)?);
+                let key = keys::item(&kind, &id);
+                batch.insert(key.clone(), serde_json::to_vec(&mirror)?);
+                touched.insert(key, mirror);
             }
             let Some(follow_on) = applied.follow_on else {
                 continue;
@@ -469,6 +478,19 @@ impl Inner {
                 items: vec![ItemSnapshot { kind, id, fields }],
                 idempotency_key: None,
             });
+        }
+        // A follow-on event is ingested after the whole invocation, and its
+        // snapshot replaces the mirror: it carries the item as the last
+        // command left it (its old values say what its own command changed).
+        for event in &mut follow_ons {
+            for item in &mut event.items {
+                if let Some(fields) = touched
+                    .get(&keys::item(&item.kind, &item.id))
+                    .and_then(|m| m["fields"].as_object())
+                {
+                    item.fields = fields.clone();
+                }
+            }
         }
         Ok(follow_ons)
     }

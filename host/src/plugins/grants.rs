@@ -1,7 +1,7 @@
 //! Capability grants: what an admin allows one plugin to do.
 //!
 //! Everything is denied by default ([`Grants::default`]): no directory, no
-//! outbound HTTP, no mail, no help-desk command. Limits (memory, deadline,
+//! outbound HTTP, no mail, no help-desk command, no external provider. Limits (memory, deadline,
 //! concurrency) always have a value. This module knows nothing of wasmtime; the
 //! runtime reads it when it builds a store and when a host call arrives.
 
@@ -43,6 +43,10 @@ pub struct Grants {
     /// Help-desk commands the plugin may submit (`set-status`, or `*`). By default none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub helpdesk: Vec<String>,
+    /// External providers the plugin may hand events to through the
+    /// `providers` import (`billing-provider`, or `*`). By default none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub providers: Vec<String>,
     /// Memory cap per invocation, MiB.
     #[serde(default = "default_memory")]
     pub memory_mib: u32,
@@ -66,6 +70,7 @@ impl Default for Grants {
             http: Vec::new(),
             mail: false,
             helpdesk: Vec::new(),
+            providers: Vec::new(),
             memory_mib: DEFAULT_MEMORY_MIB,
             deadline_ms: DEFAULT_DEADLINE_MS,
         }
@@ -158,6 +163,11 @@ impl Grants {
         self.helpdesk.iter().any(|c| c == "*" || c == name)
     }
 
+    /// Whether the external provider `id` may be called.
+    pub fn allows_provider(&self, id: &str) -> bool {
+        self.providers.iter().any(|p| p == "*" || p == id)
+    }
+
     /// Whether an outbound HTTP request to `host` (and `port`) is granted.
     /// Hosts compare case-insensitively; `*.example.com` matches subdomains only.
     pub fn allows_http(&self, host: &str, port: u16) -> bool {
@@ -222,6 +232,7 @@ mod tests {
         assert!(!g.mail);
         assert!(!g.allows_http("example.com", 443));
         assert!(!g.allows_command("set-status"));
+        assert!(!g.allows_provider("billing"));
         assert_eq!(g.memory_mib, DEFAULT_MEMORY_MIB);
     }
 

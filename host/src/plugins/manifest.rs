@@ -87,6 +87,9 @@ pub struct Capabilities {
     /// Help-desk commands it may submit.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub helpdesk: Vec<String>,
+    /// Calls external providers (which ones is up to the grant).
+    #[serde(default)]
+    pub providers: bool,
 }
 
 /// A manifest that cannot be used.

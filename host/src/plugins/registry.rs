@@ -17,19 +17,21 @@ pub struct Installed {
     pub grants: Arc<Grants>,
 }
 
-/// Installed plugins by id.
+/// Installed plugins by id. The map lives in the runtime, which looks
+/// external providers up in it for the `providers` import.
 pub struct Registry {
     runtime: Arc<Runtime>,
-    plugins: RwLock<BTreeMap<String, Installed>>,
 }
 
 impl Registry {
-    /// An empty registry over a runtime.
+    /// A registry over a runtime (empty unless another registry over the
+    /// same runtime installed plugins).
     pub fn new(runtime: Arc<Runtime>) -> Registry {
-        Registry {
-            runtime,
-            plugins: RwLock::new(BTreeMap::new()),
-        }
+        Registry { runtime }
+    }
+
+    fn plugins(&self) -> &RwLock<BTreeMap<String, Installed>> {
+        &self.runtime.shared().installed
     }
 
     /// The runtime.
@@ -53,7 +55,7 @@ impl Registry {
             plugin,
             grants: Arc::new(grants),
         };
-        self.plugins
+        self.plugins()
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(installed.plugin.id().to_string(), installed.clone());
@@ -78,7 +80,7 @@ impl Registry {
 
     /// The installed plugin with this id.
     pub fn get(&self, id: &str) -> Option<Installed> {
-        self.plugins
+        self.plugins()
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(id)
@@ -87,7 +89,7 @@ impl Registry {
 
     /// Every installed plugin, by id.
     pub fn list(&self) -> Vec<Installed> {
-        self.plugins
+        self.plugins()
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .values()

@@ -4,15 +4,18 @@
 //! the capabilities its grants allow.
 
 use super::bindings::{
-    self, action, provider, Invocation, Outcome, PluginInfo, ProviderRequest, Variable,
+    self, action, provider, Failure, FailureKind, Invocation, Outcome, PluginInfo, ProviderRequest,
+    Variable,
 };
 use super::error::{InvokeError, LoadError};
 use super::grants::{Grants, MAX_MEMORY_MIB};
 use super::manifest::{Manifest, World};
+use super::registry::Installed;
 use super::state::{InvocationState, Outbound};
 use anyhow::Context as _;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
@@ -88,10 +91,19 @@ impl LoadedPlugin {
 
 /// The runtime. Cheap to share behind an `Arc`; drops its epoch ticker with it.
 pub struct Runtime {
-    engine: Engine,
+    shared: Arc<Shared>,
     linker: Linker<InvocationState>,
-    outbound: Arc<dyn Outbound>,
     _ticker: EpochTicker,
+}
+
+/// What the runtime and every store it makes share: the engine, where
+/// outbound calls go, and the installed plugins, which the `providers`
+/// import looks external providers up in.
+pub(crate) struct Shared {
+    engine: Engine,
+    outbound: Arc<dyn Outbound>,
+    /// The installed plugins by id; the [`Registry`](super::Registry) keeps it.
+    pub(crate) installed: RwLock<BTreeMap<String, Installed>>,
 }
 
 impl Runtime {
@@ -128,13 +140,24 @@ impl Runtime {
         bindings::helpdesk::add_to_linker::<_, HasSelf<_>>(&mut linker, own)
             .map_err(anyhow::Error::from)?;
 
+        bindings::providers::add_to_linker::<_, HasSelf<_>>(&mut linker, own)
+            .map_err(anyhow::Error::from)?;
+
         let ticker = EpochTicker::start(engine.clone()).context("starting the epoch thread")?;
         Ok(Runtime {
-            engine,
+            shared: Arc::new(Shared {
+                engine,
+                outbound,
+                installed: RwLock::new(BTreeMap::new()),
+            }),
             linker,
-            outbound,
             _ticker: ticker,
         })
+    }
+
+    /// What the runtime shares with its stores and its registry.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     /// Compiles and checks a plugin: a component (not a core module), of the
@@ -146,7 +169,7 @@ impl Runtime {
             return Err(LoadError::CoreModule { plugin });
         }
         let component =
-            Component::new(&self.engine, bytes).map_err(|e| LoadError::NotAComponent {
+            Component::new(&self.shared.engine, bytes).map_err(|e| LoadError::NotAComponent {
                 plugin: plugin.clone(),
                 reason: format!("{e:#}"),
             })?;
@@ -185,7 +208,10 @@ impl Runtime {
 
     fn check_world(&self, manifest: &Manifest, component: &Component) -> Result<(), LoadError> {
         let ty = component.component_type();
-        let exports: Vec<&str> = ty.exports(&self.engine).map(|(name, _)| name).collect();
+        let exports: Vec<&str> = ty
+            .exports(&self.shared.engine)
+            .map(|(name, _)| name)
+            .collect();
         let expected = manifest.world;
         if exports.contains(&expected.distinctive_export()) {
             return Ok(());
@@ -222,12 +248,13 @@ impl Runtime {
     fn check_imports(&self, manifest: &Manifest, component: &Component) -> Result<(), LoadError> {
         let ty = component.component_type();
         let caps = &manifest.capabilities;
-        for (import, _) in ty.imports(&self.engine) {
+        for (import, _) in ty.imports(&self.shared.engine) {
             let interface = import.split('@').next().unwrap_or(import);
             let needs = match interface {
                 "tocsin:plugin/types" | "tocsin:plugin/logging" => None,
                 "tocsin:plugin/mail" => (!caps.mail).then_some("mail"),
                 "tocsin:plugin/helpdesk" => caps.helpdesk.is_empty().then_some("helpdesk"),
+                "tocsin:plugin/providers" => (!caps.providers).then_some("providers"),
                 i if i.starts_with("wasi:http/") => (!caps.http).then_some("http"),
                 i if i.starts_with("wasi:") => None,
                 _ => {
@@ -251,6 +278,7 @@ impl Runtime {
     async fn describe(&self, plugin: &LoadedPlugin) -> Result<PluginInfo, LoadError> {
         let grants = Arc::new(Grants::default());
         let mut store = self
+            .shared
             .store(plugin, "describe".into(), grants.clone())
             .map_err(|source| LoadError::Other {
                 plugin: plugin.id().to_string(),
@@ -278,26 +306,6 @@ impl Runtime {
         Ok(info)
     }
 
-    fn store(
-        &self,
-        plugin: &LoadedPlugin,
-        invocation: String,
-        grants: Arc<Grants>,
-    ) -> anyhow::Result<Store<InvocationState>> {
-        let deadline_ticks = (grants.deadline().as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        let state = InvocationState::new(
-            plugin.id().into(),
-            invocation,
-            grants,
-            self.outbound.clone(),
-        )?;
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.limiter);
-        store.set_epoch_deadline(deadline_ticks);
-        store.epoch_deadline_trap();
-        Ok(store)
-    }
-
     /// Runs one invocation of an action plugin in a fresh instance.
     pub async fn invoke(
         &self,
@@ -320,17 +328,17 @@ impl Runtime {
         let span = tracing::info_span!("invocation", plugin = plugin.id(), invocation = %invocation.id, action = %invocation.action);
         let _enter = span.enter();
         let mut store = self
+            .shared
             .store(plugin, invocation.id.clone(), grants.clone())
             .map_err(|e| InvokeError::Unavailable {
                 plugin: plugin.id().to_string(),
                 message: format!("{e:#}"),
             })?;
-        let result = self
-            .guarded(&grants, async {
-                let instance = pre.instantiate_async(&mut store).await?;
-                instance.call_run(&mut store, &invocation).await
-            })
-            .await;
+        let result = guarded(&grants, async {
+            let instance = pre.instantiate_async(&mut store).await?;
+            instance.call_run(&mut store, &invocation).await
+        })
+        .await;
         store.data().flush_output();
         let refused = store.data().limiter.refused;
         match result {
@@ -350,6 +358,38 @@ impl Runtime {
         grants: Arc<Grants>,
         request: ProviderRequest,
     ) -> Result<Vec<Variable>, InvokeError> {
+        self.shared.notify(plugin, grants, request).await
+    }
+}
+
+impl Shared {
+    /// Where mail and help-desk commands go.
+    pub(crate) fn outbound(&self) -> &dyn Outbound {
+        &*self.outbound
+    }
+
+    fn store(
+        self: &Arc<Self>,
+        plugin: &LoadedPlugin,
+        invocation: String,
+        grants: Arc<Grants>,
+    ) -> anyhow::Result<Store<InvocationState>> {
+        let deadline_ticks = (grants.deadline().as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        let state = InvocationState::new(plugin.id().into(), invocation, grants, self.clone())?;
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_epoch_deadline(deadline_ticks);
+        store.epoch_deadline_trap();
+        Ok(store)
+    }
+
+    /// Hands an event to an external provider; returns its output variables.
+    pub(crate) async fn notify(
+        self: &Arc<Self>,
+        plugin: &LoadedPlugin,
+        grants: Arc<Grants>,
+        request: ProviderRequest,
+    ) -> Result<Vec<Variable>, InvokeError> {
         let Pre::Provider(pre) = &plugin.pre else {
             return Err(InvokeError::Unavailable {
                 plugin: plugin.id().to_string(),
@@ -362,12 +402,11 @@ impl Runtime {
                 plugin: plugin.id().to_string(),
                 message: format!("{e:#}"),
             })?;
-        let result = self
-            .guarded(&grants, async {
-                let instance = pre.instantiate_async(&mut store).await?;
-                instance.call_notify(&mut store, &request).await
-            })
-            .await;
+        let result = guarded(&grants, async {
+            let instance = pre.instantiate_async(&mut store).await?;
+            instance.call_notify(&mut store, &request).await
+        })
+        .await;
         store.data().flush_output();
         let refused = store.data().limiter.refused;
         match result {
@@ -380,18 +419,76 @@ impl Runtime {
         }
     }
 
-    /// Bounds a call in wall-clock time too: the epoch deadline stops guest
-    /// code, this also stops a host call (HTTP, say) that never returns.
-    async fn guarded<T>(
-        &self,
-        grants: &Grants,
-        call: impl std::future::Future<Output = wasmtime::Result<T>>,
-    ) -> wasmtime::Result<T> {
-        let limit = grants.deadline() + Duration::from_millis(250);
-        match tokio::time::timeout(limit, call).await {
-            Ok(result) => result,
-            Err(_) => Err(wasmtime::Error::new(wasmtime::Trap::Interrupt)),
+    /// Serves the `providers` import: runs the installed external provider
+    /// `id` under its own grants and turns what can go wrong into a failure
+    /// the calling plugin can report.
+    pub(crate) async fn notify_provider(
+        self: &Arc<Self>,
+        id: &str,
+        request: ProviderRequest,
+    ) -> Result<Vec<Variable>, Failure> {
+        let failure = |kind, message: String| Failure {
+            kind,
+            message,
+            retry_after_ms: None,
+        };
+        let installed = self
+            .installed
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned();
+        let Some(installed) = installed else {
+            let providers: Vec<String> = self
+                .installed
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .values()
+                .filter(|i| i.plugin.manifest.world == World::ExternalProvider)
+                .map(|i| i.plugin.id().to_string())
+                .collect();
+            return Err(failure(
+                FailureKind::BadSettings,
+                format!(
+                    "no external provider `{id}` is installed; installed providers: {}",
+                    if providers.is_empty() {
+                        "none".to_string()
+                    } else {
+                        providers.join(", ")
+                    }
+                ),
+            ));
+        };
+        match self
+            .notify(&installed.plugin, installed.grants.clone(), request)
+            .await
+        {
+            Ok(variables) => Ok(variables),
+            Err(InvokeError::Failed { failure: f, .. }) => Err(Failure {
+                message: format!("provider `{id}`: {}", f.message),
+                ..f
+            }),
+            Err(e @ InvokeError::Unavailable { .. }) => {
+                Err(failure(FailureKind::BadSettings, e.to_string()))
+            }
+            Err(e @ InvokeError::Deadline { .. }) => {
+                Err(failure(FailureKind::Retryable, e.to_string()))
+            }
+            Err(e) => Err(failure(FailureKind::Permanent, e.to_string())),
         }
+    }
+}
+
+/// Bounds a call in wall-clock time too: the epoch deadline stops guest
+/// code, this also stops a host call (HTTP, say) that never returns.
+async fn guarded<T>(
+    grants: &Grants,
+    call: impl std::future::Future<Output = wasmtime::Result<T>>,
+) -> wasmtime::Result<T> {
+    let limit = grants.deadline() + Duration::from_millis(250);
+    match tokio::time::timeout(limit, call).await {
+        Ok(result) => result,
+        Err(_) => Err(wasmtime::Error::new(wasmtime::Trap::Interrupt)),
     }
 }
 

@@ -4,8 +4,9 @@
 //! preopen only for a granted directory, no network sockets, no environment),
 //! its memory limiter, and the grants that the host calls check.
 
-use super::bindings::{helpdesk, logging, mail};
+use super::bindings::{helpdesk, logging, mail, providers, Failure, FailureKind};
 use super::grants::{Access, Grants};
+use super::runtime::Shared;
 use std::net::IpAddr;
 use std::sync::Arc;
 use wasmtime::component::ResourceTable;
@@ -48,7 +49,7 @@ pub struct InvocationState {
     gate: HttpGate,
     table: ResourceTable,
     pub(crate) limiter: MemoryCap,
-    outbound: Arc<dyn Outbound>,
+    shared: Arc<Shared>,
     stdout: MemoryOutputPipe,
     stderr: MemoryOutputPipe,
 }
@@ -59,7 +60,7 @@ impl InvocationState {
         plugin: Arc<str>,
         invocation: String,
         grants: Arc<Grants>,
-        outbound: Arc<dyn Outbound>,
+        shared: Arc<Shared>,
     ) -> anyhow::Result<Self> {
         let stdout = MemoryOutputPipe::new(OUTPUT_CAPACITY);
         let stderr = MemoryOutputPipe::new(OUTPUT_CAPACITY);
@@ -91,7 +92,7 @@ impl InvocationState {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            outbound,
+            shared,
             stdout,
             stderr,
         })
@@ -329,7 +330,8 @@ impl mail::Host for InvocationState {
                 }
             }
         }
-        self.outbound
+        self.shared
+            .outbound()
             .queue_mail(&self.plugin, &self.invocation, &message)
             .map_err(|e| format!("mail could not be queued: {e:#}"))
     }
@@ -351,9 +353,30 @@ impl helpdesk::Host for InvocationState {
                 command.name
             ));
         }
-        self.outbound
+        self.shared
+            .outbound()
             .submit_command(&self.plugin, &self.invocation, &command)
             .map_err(|e| format!("{e:#}"))
+    }
+}
+
+impl providers::Host for InvocationState {
+    async fn notify(
+        &mut self,
+        provider: String,
+        request: providers::ProviderRequest,
+    ) -> Result<Vec<providers::Variable>, Failure> {
+        if !self.grants.allows_provider(&provider) {
+            return Err(Failure {
+                kind: FailureKind::BadSettings,
+                message: format!(
+                    "external provider `{provider}` refused: plugin `{}` has no `providers` grant for it",
+                    self.plugin
+                ),
+                retry_after_ms: None,
+            });
+        }
+        self.shared.notify_provider(&provider, request).await
     }
 }
 

@@ -96,3 +96,23 @@ async fn import_not_requested_by_the_manifest_is_refused_at_load() {
         "{err}"
     );
 }
+
+/// The providers plugin imports `providers`; without the manifest's
+/// `providers` capability it is not loaded.
+#[tokio::test]
+async fn providers_import_needs_its_capability() {
+    let rt = runtime();
+    let (mut manifest, wasm) = component(&plugins_dir(), "providers");
+    manifest.capabilities.providers = false;
+    let err = rt.load(manifest, &wasm).await.err().unwrap();
+    assert!(
+        matches!(
+            err,
+            LoadError::UndeclaredImport {
+                capability: "providers",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
