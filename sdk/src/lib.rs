@@ -12,7 +12,8 @@
 //! - [`describe`]: builders for [`PluginInfo`] and [`ActionInfo`].
 //! - [`invocation`]: reading settings into a serde struct, item fields, old values.
 //! - [`failure`]: constructors for [`Failure`] (retryable, permanent, bad settings).
-//! - [`log`], [`mail`], [`helpdesk`]: the host interfaces, each behind its grant.
+//! - [`log`], [`mail`], [`helpdesk`], [`profiles`]: the host interfaces, each
+//!   behind its grant.
 //! - [`http`]: outbound `wasi:http` requests, to the hosts the grant allows.
 //!
 //! ## Example
@@ -91,6 +92,11 @@ pub mod mail {
 /// Help-desk commands (needs the `helpdesk` grant).
 pub mod helpdesk {
     pub use crate::wit::action::tocsin::plugin::helpdesk::{submit, Command};
+}
+
+/// Agents' notification profiles (needs the `profiles` grant).
+pub mod profiles {
+    pub use crate::wit::action::tocsin::plugin::profiles::{default_for, named, Profile};
 }
 
 /// Exports a type implementing [`Plugin`] as the component's `action-plugin` world.

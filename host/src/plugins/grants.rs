@@ -1,7 +1,7 @@
 //! Capability grants: what an admin allows one plugin to do.
 //!
 //! Everything is denied by default ([`Grants::default`]): no directory, no
-//! outbound HTTP, no mail, no help-desk command. Limits (memory, deadline,
+//! outbound HTTP, no mail, no help-desk command, no notification profiles. Limits (memory, deadline,
 //! concurrency) always have a value. This module knows nothing of wasmtime; the
 //! runtime reads it when it builds a store and when a host call arrives.
 
@@ -43,6 +43,10 @@ pub struct Grants {
     /// Help-desk commands the plugin may submit (`set-status`, or `*`). By default none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub helpdesk: Vec<String>,
+    /// Whether the plugin may read agents' notification profiles (their email
+    /// and SMS addresses). By default no.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub profiles: bool,
     /// Memory cap per invocation, MiB.
     #[serde(default = "default_memory")]
     pub memory_mib: u32,
@@ -66,6 +70,7 @@ impl Default for Grants {
             http: Vec::new(),
             mail: false,
             helpdesk: Vec::new(),
+            profiles: false,
             memory_mib: DEFAULT_MEMORY_MIB,
             deadline_ms: DEFAULT_DEADLINE_MS,
         }
@@ -220,6 +225,7 @@ mod tests {
         let g = Grants::default();
         assert!(g.directory.is_none());
         assert!(!g.mail);
+        assert!(!g.profiles);
         assert!(!g.allows_http("example.com", 443));
         assert!(!g.allows_command("set-status"));
         assert_eq!(g.memory_mib, DEFAULT_MEMORY_MIB);
@@ -328,6 +334,7 @@ mod tests {
         let g: Grants = toml::from_str(
             r#"
             mail = true
+            profiles = true
             http = ["*.example.com"]
             [directory]
             path = "/tmp/x"
@@ -336,6 +343,7 @@ mod tests {
         )
         .unwrap();
         assert!(g.mail);
+        assert!(g.profiles);
         assert_eq!(g.directory.unwrap().access, Access::ReadWrite);
         assert_eq!(g.deadline_ms, DEFAULT_DEADLINE_MS);
         let err = toml::from_str::<Grants>("fuel = 3")

@@ -13,6 +13,7 @@
 //! http = true                # may ask for outbound HTTP
 //! mail = true
 //! helpdesk = ["set-status"]
+//! profiles = true            # reads agents' notification profiles
 //! ```
 
 use super::grants::Access;
@@ -87,6 +88,9 @@ pub struct Capabilities {
     /// Help-desk commands it may submit.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub helpdesk: Vec<String>,
+    /// Agents' notification profiles.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub profiles: bool,
 }
 
 /// A manifest that cannot be used.

@@ -127,6 +127,8 @@ impl Runtime {
             .map_err(anyhow::Error::from)?;
         bindings::helpdesk::add_to_linker::<_, HasSelf<_>>(&mut linker, own)
             .map_err(anyhow::Error::from)?;
+        bindings::profiles::add_to_linker::<_, HasSelf<_>>(&mut linker, own)
+            .map_err(anyhow::Error::from)?;
 
         let ticker = EpochTicker::start(engine.clone()).context("starting the epoch thread")?;
         Ok(Runtime {
@@ -228,6 +230,7 @@ impl Runtime {
                 "tocsin:plugin/types" | "tocsin:plugin/logging" => None,
                 "tocsin:plugin/mail" => (!caps.mail).then_some("mail"),
                 "tocsin:plugin/helpdesk" => caps.helpdesk.is_empty().then_some("helpdesk"),
+                "tocsin:plugin/profiles" => (!caps.profiles).then_some("profiles"),
                 i if i.starts_with("wasi:http/") => (!caps.http).then_some("http"),
                 i if i.starts_with("wasi:") => None,
                 _ => {
