@@ -21,7 +21,8 @@ pub const START_MS: i64 = 1_800_000_000_000;
 pub const MINUTE: i64 = 60_000;
 
 /// Opens an engine on `dir` with the misbehave guest installed (allowed to
-/// submit set-status commands), the built-in helpdesk plugin (every command), the email plugin (mail) and `rules` stored (when not already there).
+/// submit set-status commands), the built-in helpdesk plugin (every command), the email plugin (mail),
+/// the notify plugin (mail and profiles) and `rules` stored (when not already there).
 pub async fn open(
     dir: &Path,
     clock: Arc<ManualClock>,
@@ -66,6 +67,15 @@ pub async fn open(
     };
     registry
         .install_file(&plugins_dir().join("email.wasm"), mail)
+        .await
+        .unwrap();
+    let mail_and_profiles = Grants {
+        mail: true,
+        profiles: true,
+        ..Default::default()
+    };
+    registry
+        .install_file(&plugins_dir().join("notify.wasm"), mail_and_profiles)
         .await
         .unwrap();
     let repo = RuleRepo::open(&store).unwrap();

@@ -6,8 +6,9 @@
 //! (one message to every email address, with the text body) and SMS (one short
 //! message to each email-to-SMS gateway address, cut to 160 characters). The
 //! subject, body and SMS text are templates the host renders before the plugin
-//! runs. Every profile is read before anything is sent, so a failed lookup
-//! sends nothing and can be retried.
+//! runs. Every profile is read before anything is sent, so a refused lookup
+//! (no `profiles` grant) sends nothing; it fails permanently, as retrying
+//! would not change the grant.
 
 use serde::Deserialize;
 use tocsin_sdk::mail::{send, Message};
@@ -163,14 +164,14 @@ fn use_mine(inv: &Invocation) -> Result<Outcome, Failure> {
     }
     let profile = match &s.profile {
         Some(name) => named(owner, name)
-            .map_err(Failure::retryable)?
+            .map_err(Failure::permanent)?
             .ok_or_else(|| {
                 Failure::bad_settings(format!(
                     "settings.profile: agent `{owner}` has no profile named {name:?}"
                 ))
             })?,
         None => default_for(owner)
-            .map_err(Failure::retryable)?
+            .map_err(Failure::permanent)?
             .ok_or_else(|| {
                 Failure::permanent(format!(
                     "agent `{owner}` (the rule's owner) has no default notification profile"
@@ -202,7 +203,7 @@ fn use_default_for_user(inv: &Invocation) -> Result<Outcome, Failure> {
     }
     let mut found: Vec<(Profile, Vec<&Item>)> = Vec::new();
     for (agent, items) in agents {
-        match default_for(&agent).map_err(Failure::retryable)? {
+        match default_for(&agent).map_err(Failure::permanent)? {
             Some(profile) => found.push((profile, items)),
             None => skipped.extend(items.iter().map(|i| {
                 format!(

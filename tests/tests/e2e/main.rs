@@ -12,6 +12,7 @@ mod engine;
 mod helpdesk;
 mod loading;
 mod log_file;
+mod profiles;
 mod rules;
 mod smtp;
 mod web_call;
