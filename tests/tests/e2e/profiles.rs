@@ -492,3 +492,82 @@ async fn profiles_need_the_profiles_grant() {
         "{err}"
     );
 }
+
+/// `tocsin profiles import` stores a TOML file's profiles, refusing a file
+/// with a bad address by naming it; `export` writes them back as JSON.
+#[test]
+fn profiles_import_and_export_through_the_command_line() {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = |args: &[&std::ffi::OsStr]| {
+        Command::new(tocsin_tests::tocsin_bin())
+            .arg("profiles")
+            .args(args)
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .unwrap()
+    };
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[profiles]]\nagent = \"ana\"\nname = \"work\"\nemails = [\"ana at example\"]\n",
+    )
+    .unwrap();
+    let out = run(&["import".as_ref(), bad.as_os_str()]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("profiles[0]: profile.emails[0]: \"ana at example\""),
+        "{stderr}"
+    );
+
+    let good = dir.path().join("profiles.toml");
+    std::fs::write(
+        &good,
+        r#"
+        [[profiles]]
+        agent = "ana"
+        name = "work"
+        emails = ["ana@example.com"]
+        sms = ["5551234@sms.example.net"]
+        email_on = true
+        sms_on = true
+        default = true
+
+        [[profiles]]
+        agent = "bob"
+        name = "desk"
+        emails = ["bob@example.com"]
+        email_on = true
+        "#,
+    )
+    .unwrap();
+    let out = run(&["import".as_ref(), good.as_os_str()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "imported 2 profile(s)\n"
+    );
+
+    let json = dir.path().join("out.json");
+    let out = run(&["export".as_ref(), json.as_os_str()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exported: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let profiles = exported["profiles"].as_array().unwrap();
+    assert_eq!(profiles.len(), 2, "{exported}");
+    assert_eq!(profiles[0]["agent"], "ana");
+    assert_eq!(profiles[0]["default"], true);
+    assert_eq!(profiles[0]["sms"][0], "5551234@sms.example.net");
+    assert_eq!(profiles[1]["agent"], "bob");
+    assert_eq!(profiles[1]["sms_on"], false);
+}
