@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tocsin::catalog::catalog;
 use tocsin::engine::{Engine, EngineConfig};
 use tocsin::event::Event;
-use tocsin::mail::{Outbox, Security, SmtpConfig};
+use tocsin::mail::Outbox;
 use tocsin::plugins::bindings::Mode;
 use tocsin::plugins::{Grants, InvokeError, LoadError, Registry, Runtime, RuntimeConfig};
 use tocsin::profiles::{Profile, Profiles};
@@ -32,6 +32,19 @@ fn profile(agent: &str, name: &str, emails: &[&str], sms: &[&str]) -> Profile {
 /// A notify action with rendered-later templates.
 fn notify(action: &str, mode: &str, settings: Value) -> Value {
     json!({"plugin": "notify", "action": action, "mode": mode, "settings": settings})
+}
+
+/// A system ticket-idle rule running "For User" in `mode`.
+fn for_user(id: &str, mode: &str, settings: Value) -> Value {
+    rule(
+        id,
+        "ticket-idle",
+        json!([notify(
+            "use-default-notification-profile-for-user",
+            mode,
+            settings
+        )]),
+    )
 }
 
 /// A ticket rule owned by `owner`.
@@ -62,18 +75,7 @@ fn idle(items: &[(&str, Option<&str>)]) -> Event {
 
 /// Delivers every queued message to `server`; returns what it received.
 async fn deliver(engine: &Engine, server: &Server) -> Vec<String> {
-    let config = SmtpConfig {
-        host: "127.0.0.1".into(),
-        port: server.port,
-        security: Security::None,
-        username: None,
-        password: None,
-        from: "help@example.com".into(),
-        timeout_ms: 10_000,
-        max_attempts: 3,
-        backoff_ms: 1_000,
-    };
-    let pass = Outbox::new(engine.store().clone(), config)
+    let pass = Outbox::new(engine.store().clone(), server.config())
         .unwrap()
         .deliver_due(0)
         .await
@@ -198,14 +200,10 @@ async fn my_profile_reaches_its_email_and_sms_addresses_and_skips_a_channel_that
 async fn for_user_per_item_alerts_each_items_assigned_agent() {
     let server = Server::start();
     let dir = tempfile::tempdir().unwrap();
-    let rules = [rule(
+    let rules = [for_user(
         "each",
-        "ticket-idle",
-        json!([notify(
-            "use-default-notification-profile-for-user",
-            "per-item",
-            json!({"subject": "Idle: {{ item.subject }}"})
-        )]),
+        "per-item",
+        json!({"subject": "Idle: {{ item.subject }}"}),
     )];
     let engine = open(dir.path(), clock(), EngineConfig::default(), &rules).await;
     let profiles = Profiles::open(engine.store()).unwrap();
@@ -282,14 +280,10 @@ async fn for_user_per_item_alerts_each_items_assigned_agent() {
 async fn for_user_digest_sends_one_alert_per_agent() {
     let server = Server::start();
     let dir = tempfile::tempdir().unwrap();
-    let rules = [rule(
+    let rules = [for_user(
         "digest",
-        "ticket-idle",
-        json!([notify(
-            "use-default-notification-profile-for-user",
-            "digest",
-            json!({"subject": "{{ items | length }} idle tickets", "body": "Please look."})
-        )]),
+        "digest",
+        json!({"subject": "{{ items | length }} idle tickets", "body": "Please look."}),
     )];
     let engine = open(dir.path(), clock(), EngineConfig::default(), &rules).await;
     let profiles = Profiles::open(engine.store()).unwrap();
@@ -339,15 +333,7 @@ async fn for_user_digest_sends_one_alert_per_agent() {
 #[tokio::test]
 async fn for_user_with_nobody_to_alert_fails_saying_why() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = [rule(
-        "nobody",
-        "ticket-idle",
-        json!([notify(
-            "use-default-notification-profile-for-user",
-            "digest",
-            json!({"subject": "Idle"})
-        )]),
-    )];
+    let rules = [for_user("nobody", "digest", json!({"subject": "Idle"}))];
     let engine = open(dir.path(), clock(), EngineConfig::default(), &rules).await;
     engine
         .ingest(idle(&[("1", None), ("2", Some("dave"))]))
