@@ -19,6 +19,7 @@
 //! - [`engine`]: durable ingestion, the frequency gate, the outbox and its
 //!   workers, retries, dead letter and the audit trail.
 //! - [`mail`]: the mail outbox, delivered by SMTP to the configured relay.
+//! - [`profiles`]: agents' notification profiles (email and SMS addresses).
 //! - [`templates`]: string settings rendered in a sandbox before a plugin runs.
 //! - [`cli`]: the `tocsin` command line.
 
@@ -32,6 +33,7 @@ pub mod event;
 pub mod mail;
 pub mod matcher;
 pub mod plugins;
+pub mod profiles;
 pub mod rules;
 pub mod store;
 pub mod templates;

@@ -1,7 +1,8 @@
 //! Storage: one sled database in one data directory (default `./tocsin-data`).
 //!
 //! Trees: `rules` (see [`crate::rules::repo`]), `events` (id → event JSON), `mail`
-//! (queued messages from plugins) and `commands` (queued help-desk commands).
+//! (queued messages from plugins), `commands` (queued help-desk commands) and
+//! `profiles` (see [`crate::profiles`]).
 //! Queue keys are sled's monotonic ids, big-endian, so they sort in order.
 
 use crate::event::Event;
@@ -144,6 +145,18 @@ impl Outbound for Store {
                 "name": c.name, "arguments": arguments,
             }),
         )
+    }
+
+    fn profile(
+        &self,
+        agent: &str,
+        name: Option<&str>,
+    ) -> anyhow::Result<Option<crate::profiles::Profile>> {
+        let profiles = crate::profiles::Profiles::open(self)?;
+        Ok(match name {
+            Some(name) => profiles.get(agent, name)?,
+            None => profiles.default_for(agent)?,
+        })
     }
 }
 

@@ -12,7 +12,8 @@
 //! - [`describe`]: builders for [`PluginInfo`] and [`ActionInfo`].
 //! - [`invocation`]: reading settings into a serde struct, item fields, old values.
 //! - [`failure`]: constructors for [`Failure`] (retryable, permanent, bad settings).
-//! - [`log`], [`mail`], [`helpdesk`], [`providers`]: the host interfaces, each behind its grant.
+//! - [`log`], [`mail`], [`helpdesk`], [`providers`], [`profiles`]: the host
+//!   interfaces, each behind its grant.
 //! - [`http`]: outbound `wasi:http` requests, to the hosts the grant allows.
 //!
 //! ## Example
@@ -96,6 +97,11 @@ pub mod helpdesk {
 /// External providers (needs the `providers` grant naming the provider).
 pub mod providers {
     pub use crate::wit::action::tocsin::plugin::providers::notify;
+}
+
+/// Agents' notification profiles (needs the `profiles` grant).
+pub mod profiles {
+    pub use crate::wit::action::tocsin::plugin::profiles::{default_for, named, Profile};
 }
 
 /// Exports a type implementing [`Plugin`] as the component's `action-plugin` world.

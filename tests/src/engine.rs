@@ -22,10 +22,10 @@ pub const MINUTE: i64 = 60_000;
 
 /// Opens an engine on `dir` with the misbehave guest installed (allowed to
 /// submit set-status commands), the built-in helpdesk plugin (every command),
-/// the email plugin (mail), the providers plugin (allowed to call
-/// `billing-provider` and the uninstalled `nope`, but not the installed
-/// `echo-provider`) and `rules`
-/// stored (when not already there).
+/// the email plugin (mail), the notify plugin (mail and profiles), the
+/// providers plugin (allowed to call `billing-provider` and the uninstalled
+/// `nope`, but not the installed `echo-provider`) and `rules` stored (when
+/// not already there).
 pub async fn open(
     dir: &Path,
     clock: Arc<ManualClock>,
@@ -93,6 +93,15 @@ pub async fn open(
             .await
             .unwrap();
     }
+    let mail_and_profiles = Grants {
+        mail: true,
+        profiles: true,
+        ..Default::default()
+    };
+    registry
+        .install_file(&plugins_dir().join("notify.wasm"), mail_and_profiles)
+        .await
+        .unwrap();
     let repo = RuleRepo::open(&store).unwrap();
     let validator = Validator {
         catalog: catalog(),

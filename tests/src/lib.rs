@@ -64,6 +64,8 @@ pub struct Recorder {
     pub mail: Mutex<Vec<String>>,
     /// Queued command names.
     pub commands: Mutex<Vec<String>>,
+    /// The notification profiles plugins may read.
+    pub profiles: Mutex<Vec<tocsin::profiles::Profile>>,
 }
 
 impl Outbound for Recorder {
@@ -79,6 +81,17 @@ impl Outbound for Recorder {
     ) -> anyhow::Result<String> {
         self.commands.lock().unwrap().push(c.name.clone());
         Ok("cmd-1".into())
+    }
+    fn profile(
+        &self,
+        agent: &str,
+        name: Option<&str>,
+    ) -> anyhow::Result<Option<tocsin::profiles::Profile>> {
+        let profiles = self.profiles.lock().unwrap();
+        Ok(profiles
+            .iter()
+            .find(|p| p.agent == agent && name.map_or(p.default, |n| p.name == n))
+            .cloned())
     }
 }
 

@@ -43,6 +43,22 @@ impl Server {
         Server { child, port, dir }
     }
 
+    /// Settings of a mail outbox that delivers here: no TLS, no login, from
+    /// `help@example.com`, 3 attempts 1 s apart.
+    pub fn config(&self) -> tocsin::mail::SmtpConfig {
+        tocsin::mail::SmtpConfig {
+            host: "127.0.0.1".into(),
+            port: self.port,
+            security: tocsin::mail::Security::None,
+            username: None,
+            password: None,
+            from: "help@example.com".into(),
+            timeout_ms: 10_000,
+            max_attempts: 3,
+            backoff_ms: 1_000,
+        }
+    }
+
     /// Every message received, in order.
     pub fn received(&self) -> Vec<String> {
         (1..)

@@ -258,6 +258,9 @@ pub struct ActionDef {
     pub per_item: bool,
     /// Whether only admins' (system) rules may use it.
     pub admin_only: bool,
+    /// Whether only agents' rules may use it: it reads the rule owner's own
+    /// data (their notification profile), which a `system` rule has not.
+    pub agent_only: bool,
     /// Whether the help desk carries it out (a command through the host, such
     /// as transferring or replying) rather than a delivery to the outside.
     pub helpdesk_command: bool,

@@ -110,6 +110,7 @@ impl ActionDef {
             digest: true,
             per_item: false,
             admin_only: false,
+            agent_only: false,
             helpdesk_command: false,
         }
     }
@@ -129,6 +130,12 @@ impl ActionDef {
     /// Only admins' rules may use it.
     pub(super) fn admin(mut self) -> Self {
         self.admin_only = true;
+        self
+    }
+
+    /// Only agents' rules may use it (it reads the owner's own profile).
+    pub(super) fn agent(mut self) -> Self {
+        self.agent_only = true;
         self
     }
 }
@@ -171,6 +178,7 @@ pub(super) fn use_my_notification_profile() -> ActionDef {
         "Use My Notification Profile",
         "Alerts the rule's owner at the email and SMS addresses of their own profile.",
     )
+    .agent()
 }
 
 /// Use Default Notification Profile for User.

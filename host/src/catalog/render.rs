@@ -27,6 +27,9 @@ fn action_line(out: &mut String, indent: &str, a: &ActionDef) {
     if a.admin_only {
         flags.push_str(" [admin only]");
     }
+    if a.agent_only {
+        flags.push_str(" [agent rules only]");
+    }
     if a.helpdesk_command {
         flags.push_str(" [help-desk command]");
     }
@@ -40,7 +43,11 @@ fn action_line(out: &mut String, indent: &str, a: &ActionDef) {
 }
 
 fn same_action(a: &ActionDef, b: &ActionDef) -> bool {
-    a.id == b.id && a.digest == b.digest && a.per_item == b.per_item && a.admin_only == b.admin_only
+    a.id == b.id
+        && a.digest == b.digest
+        && a.per_item == b.per_item
+        && a.admin_only == b.admin_only
+        && a.agent_only == b.agent_only
 }
 
 /// Conditions and actions every event type of the category has, identically.

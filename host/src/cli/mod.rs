@@ -3,6 +3,7 @@
 mod demo;
 mod ingest;
 mod plugin;
+mod profiles;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -31,6 +32,9 @@ enum Command {
     /// Work with plugin components.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Import or export agents' notification profiles.
+    #[command(subcommand)]
+    Profiles(profiles::ProfilesCommand),
 }
 
 /// Default data directory.
@@ -52,6 +56,7 @@ pub fn main() -> ExitCode {
             Command::Demo(args) => demo::run(args).await,
             Command::Plugin(cmd) => plugin::run(cmd).await,
             Command::Ingest(args) => ingest::run(args).await,
+            Command::Profiles(cmd) => profiles::run(cmd),
             Command::Catalog { json } => {
                 let catalog = crate::catalog::catalog();
                 if json {

@@ -1,10 +1,11 @@
-//! What plugins send back through host imports during an invocation: mail is
-//! queued in the store; help-desk commands are kept per invocation so the
+//! What plugins send back through host imports during an invocation, and the
+//! notification profiles they may read: mail is queued in the store; help-desk commands are kept per invocation so the
 //! engine, once the invocation is over, applies them to the item mirror,
 //! emits the follow-on events and lists them for the connector.
 
 use crate::plugins::bindings::{helpdesk, mail};
 use crate::plugins::Outbound;
+use crate::profiles::{Profile, Profiles};
 use crate::store::Store;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -13,6 +14,7 @@ use std::sync::Mutex;
 pub struct Sink {
     store: Store,
     mirror: sled::Tree,
+    profiles: Profiles,
     commands: Mutex<HashMap<String, Vec<helpdesk::Command>>>,
 }
 
@@ -22,6 +24,7 @@ impl Sink {
     pub fn new(store: Store) -> anyhow::Result<Sink> {
         Ok(Sink {
             mirror: store.tree(super::TREE)?,
+            profiles: Profiles::open(&store)?,
             store,
             commands: Mutex::new(HashMap::new()),
         })
@@ -76,5 +79,12 @@ impl Outbound for Sink {
         let list = all.entry(invocation.to_string()).or_default();
         list.push(c.clone());
         Ok(format!("{invocation}/cmd-{}", list.len()))
+    }
+
+    fn profile(&self, agent: &str, name: Option<&str>) -> anyhow::Result<Option<Profile>> {
+        Ok(match name {
+            Some(name) => self.profiles.get(agent, name)?,
+            None => self.profiles.default_for(agent)?,
+        })
     }
 }

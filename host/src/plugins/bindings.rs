@@ -43,7 +43,7 @@ pub use action::tocsin::plugin::types::{
     ActionInfo, Event, Failure, FailureKind, Invocation, Item, Mode, Outcome, PluginInfo,
     ProviderInfo, ProviderRequest, RuleRef, Variable,
 };
-pub use action::tocsin::plugin::{helpdesk, logging, mail, providers};
+pub use action::tocsin::plugin::{helpdesk, logging, mail, profiles, providers};
 
 impl Mode {
     /// The mode as rules and output spell it.

@@ -1,7 +1,8 @@
 //! Capability grants: what an admin allows one plugin to do.
 //!
 //! Everything is denied by default ([`Grants::default`]): no directory, no
-//! outbound HTTP, no mail, no help-desk command, no external provider. Limits (memory, deadline,
+//! outbound HTTP, no mail, no help-desk command, no external provider, no
+//! notification profiles. Limits (memory, deadline,
 //! concurrency) always have a value. This module knows nothing of wasmtime; the
 //! runtime reads it when it builds a store and when a host call arrives.
 
@@ -47,6 +48,10 @@ pub struct Grants {
     /// `providers` import (`billing-provider`, or `*`). By default none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub providers: Vec<String>,
+    /// Whether the plugin may read agents' notification profiles (their email
+    /// and SMS addresses). By default no.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub profiles: bool,
     /// Memory cap per invocation, MiB.
     #[serde(default = "default_memory")]
     pub memory_mib: u32,
@@ -71,6 +76,7 @@ impl Default for Grants {
             mail: false,
             helpdesk: Vec::new(),
             providers: Vec::new(),
+            profiles: false,
             memory_mib: DEFAULT_MEMORY_MIB,
             deadline_ms: DEFAULT_DEADLINE_MS,
         }
@@ -230,6 +236,7 @@ mod tests {
         let g = Grants::default();
         assert!(g.directory.is_none());
         assert!(!g.mail);
+        assert!(!g.profiles);
         assert!(!g.allows_http("example.com", 443));
         assert!(!g.allows_command("set-status"));
         assert!(!g.allows_provider("billing"));
@@ -339,6 +346,7 @@ mod tests {
         let g: Grants = toml::from_str(
             r#"
             mail = true
+            profiles = true
             http = ["*.example.com"]
             [directory]
             path = "/tmp/x"
@@ -347,6 +355,7 @@ mod tests {
         )
         .unwrap();
         assert!(g.mail);
+        assert!(g.profiles);
         assert_eq!(g.directory.unwrap().access, Access::ReadWrite);
         assert_eq!(g.deadline_ms, DEFAULT_DEADLINE_MS);
         let err = toml::from_str::<Grants>("fuel = 3")

@@ -13,6 +13,7 @@
 //! http = true                # may ask for outbound HTTP
 //! mail = true
 //! helpdesk = ["set-status"]
+//! profiles = true            # reads agents' notification profiles
 //! ```
 
 use super::grants::Access;
@@ -90,6 +91,9 @@ pub struct Capabilities {
     /// Calls external providers (which ones is up to the grant).
     #[serde(default)]
     pub providers: bool,
+    /// Agents' notification profiles.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub profiles: bool,
 }
 
 /// A manifest that cannot be used.

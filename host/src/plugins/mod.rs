@@ -9,7 +9,8 @@
 //! - `state`: the per-invocation store and the host side of the imports.
 //!
 //! **Invariant:** a plugin sees only what its grants allow: no directory, no
-//! outbound HTTP, no mail and no help-desk command unless granted.
+//! outbound HTTP, no mail, no help-desk command and no notification profile
+//! unless granted.
 
 pub mod bindings;
 pub mod error;

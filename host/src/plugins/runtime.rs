@@ -139,6 +139,8 @@ impl Runtime {
             .map_err(anyhow::Error::from)?;
         bindings::helpdesk::add_to_linker::<_, HasSelf<_>>(&mut linker, own)
             .map_err(anyhow::Error::from)?;
+        bindings::profiles::add_to_linker::<_, HasSelf<_>>(&mut linker, own)
+            .map_err(anyhow::Error::from)?;
 
         bindings::providers::add_to_linker::<_, HasSelf<_>>(&mut linker, own)
             .map_err(anyhow::Error::from)?;
@@ -255,6 +257,7 @@ impl Runtime {
                 "tocsin:plugin/mail" => (!caps.mail).then_some("mail"),
                 "tocsin:plugin/helpdesk" => caps.helpdesk.is_empty().then_some("helpdesk"),
                 "tocsin:plugin/providers" => (!caps.providers).then_some("providers"),
+                "tocsin:plugin/profiles" => (!caps.profiles).then_some("profiles"),
                 i if i.starts_with("wasi:http/") => (!caps.http).then_some("http"),
                 i if i.starts_with("wasi:") => None,
                 _ => {

@@ -4,9 +4,10 @@
 //! preopen only for a granted directory, no network sockets, no environment),
 //! its memory limiter, and the grants that the host calls check.
 
-use super::bindings::{helpdesk, logging, mail, providers, Failure, FailureKind};
+use super::bindings::{helpdesk, logging, mail, profiles, providers, Failure, FailureKind};
 use super::grants::{Access, Grants};
 use super::runtime::Shared;
+use crate::profiles::Profile;
 use std::net::IpAddr;
 use std::sync::Arc;
 use wasmtime::component::ResourceTable;
@@ -20,8 +21,9 @@ pub const GUEST_DIR: &str = "/data";
 /// How much guest stdout/stderr is kept per invocation before it is cut.
 const OUTPUT_CAPACITY: usize = 64 * 1024;
 
-/// Where host calls that leave the sandbox go: mail and help-desk commands.
-/// The store implements it with durable queues.
+/// Where host calls that leave the sandbox go: mail and help-desk commands,
+/// and the notification profiles plugins may read. The store implements it
+/// with durable queues and its `profiles` tree.
 pub trait Outbound: Send + Sync {
     /// Queues a message; returns its id.
     fn queue_mail(
@@ -37,6 +39,9 @@ pub trait Outbound: Send + Sync {
         invocation: &str,
         command: &helpdesk::Command,
     ) -> anyhow::Result<String>;
+    /// An agent's notification profile: the one named `name`, or its default
+    /// when `name` is `None`. `Ok(None)` when there is no such profile.
+    fn profile(&self, agent: &str, name: Option<&str>) -> anyhow::Result<Option<Profile>>;
 }
 
 /// Store data of one invocation.
@@ -377,6 +382,50 @@ impl providers::Host for InvocationState {
             });
         }
         self.shared.notify_provider(&provider, request).await
+    }
+}
+
+impl InvocationState {
+    /// Reads a profile for the guest, after checking the `profiles` grant.
+    fn read_profile(
+        &self,
+        agent: &str,
+        name: Option<&str>,
+    ) -> Result<Option<profiles::Profile>, String> {
+        if !self.grants.profiles {
+            return Err(format!(
+                "notification profiles refused: plugin `{}` has no `profiles` grant",
+                self.plugin
+            ));
+        }
+        let found = self
+            .shared
+            .outbound()
+            .profile(agent, name)
+            .map_err(|e| format!("notification profiles could not be read: {e:#}"))?;
+        Ok(found.map(|p| profiles::Profile {
+            agent: p.agent,
+            name: p.name,
+            emails: p.emails,
+            sms: p.sms,
+            email_on: p.email_on,
+            sms_on: p.sms_on,
+            is_default: p.default,
+        }))
+    }
+}
+
+impl profiles::Host for InvocationState {
+    async fn default_for(&mut self, agent: String) -> Result<Option<profiles::Profile>, String> {
+        self.read_profile(&agent, None)
+    }
+
+    async fn named(
+        &mut self,
+        agent: String,
+        name: String,
+    ) -> Result<Option<profiles::Profile>, String> {
+        self.read_profile(&agent, Some(&name))
     }
 }
 

@@ -92,6 +92,17 @@ impl Validator<'_> {
                     ),
                 ));
             }
+            if allowed.agent_only && !rule.agent_owned() {
+                return Err(err(
+                    format!("actions[{i}].action"),
+                    format!(
+                        "{} reads the rule owner's own notification profile, and a `system` rule \
+                         has none; let an agent own the rule, or use \
+                         use-default-notification-profile-for-user or send-email",
+                        action.action
+                    ),
+                ));
+            }
             let catalog_allows = match action.mode {
                 super::RuleMode::Digest => allowed.digest,
                 super::RuleMode::PerItem => allowed.per_item,

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use tocsin::engine::EngineConfig;
-use tocsin::mail::{Outbox, Pass, Security, SmtpConfig};
+use tocsin::mail::{Outbox, Pass};
 use tocsin::store::Store;
 use tocsin_tests::engine::*;
 use tocsin_tests::smtp::Server;
@@ -50,18 +50,7 @@ async fn six_idle_tickets_make_one_digest_email_and_six_per_item_ones() {
         }
     }
     let store: Store = engine.store().clone();
-    let config = SmtpConfig {
-        host: "127.0.0.1".into(),
-        port: server.port,
-        security: Security::None,
-        username: None,
-        password: None,
-        from: "help@example.com".into(),
-        timeout_ms: 10_000,
-        max_attempts: 3,
-        backoff_ms: 1_000,
-    };
-    let pass = Outbox::new(store, config)
+    let pass = Outbox::new(store, server.config())
         .unwrap()
         .deliver_due(0)
         .await

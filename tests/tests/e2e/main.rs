@@ -12,6 +12,7 @@ mod engine;
 mod helpdesk;
 mod loading;
 mod log_file;
+mod profiles;
 mod providers;
 mod rules;
 mod smtp;

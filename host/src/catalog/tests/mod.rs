@@ -434,6 +434,7 @@ fn text_listing_mentions_every_category_and_flag() {
         "Send Email (send-email): digest, per-item",
         "+ condition Count (count): number [not in the specification]",
         "Purge From List (purge-from-list): digest [admin only] [help-desk command]",
+        "Use My Notification Profile (use-my-notification-profile): digest, per-item [agent rules only]",
     ] {
         assert!(text.contains(line), "missing {line:?}");
     }
