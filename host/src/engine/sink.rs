@@ -1,8 +1,11 @@
 //! What plugins send back through host imports during an invocation: mail is
 //! queued in the store; help-desk commands are kept per invocation so the
 //! engine, once the invocation is over, applies them to the item mirror,
-//! emits the follow-on events and lists them for the connector.
+//! emits the follow-on events and lists them for the connector. A
+//! `send-canned-reply` command must name a canned reply the host keeps.
 
+use super::commands::CommandError;
+use crate::canned::{self, CannedError, CannedReplies, CannedReply};
 use crate::plugins::bindings::{helpdesk, mail};
 use crate::plugins::Outbound;
 use crate::store::Store;
@@ -13,6 +16,7 @@ use std::sync::Mutex;
 pub struct Sink {
     store: Store,
     mirror: sled::Tree,
+    canned: CannedReplies,
     commands: Mutex<HashMap<String, Vec<helpdesk::Command>>>,
 }
 
@@ -22,6 +26,7 @@ impl Sink {
     pub fn new(store: Store) -> anyhow::Result<Sink> {
         Ok(Sink {
             mirror: store.tree(super::TREE)?,
+            canned: CannedReplies::open(&store)?,
             store,
             commands: Mutex::new(HashMap::new()),
         })
@@ -30,6 +35,41 @@ impl Sink {
     /// The store mail is queued in.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The canned replies `send-canned-reply` commands name.
+    pub fn canned(&self) -> &CannedReplies {
+        &self.canned
+    }
+
+    /// For a `send-canned-reply` command, the canned reply it names (call
+    /// after [`super::commands::check`]); `None` for any other command. An
+    /// unknown id is refused naming `arguments.canned-reply` and listing the
+    /// known ids.
+    pub fn canned_reply(
+        &self,
+        name: &str,
+        args: &serde_json::Map<String, serde_json::Value>,
+    ) -> anyhow::Result<Option<CannedReply>> {
+        if name != canned::COMMAND {
+            return Ok(None);
+        }
+        let id = args
+            .get(canned::ARGUMENT)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        match self.canned.get(id) {
+            Ok(reply) => Ok(Some(reply)),
+            Err(CannedError::NotFound { id, known }) => Err(CommandError::Argument {
+                name: name.to_string(),
+                argument: canned::ARGUMENT.to_string(),
+                message: format!(
+                    "no canned reply `{id}` is kept by the host; known canned replies: {known}"
+                ),
+            }
+            .into()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Takes the commands an invocation submitted, in order.
@@ -72,6 +112,7 @@ impl Outbound for Sink {
             None => None,
         };
         super::commands::check(&c.item_kind, &c.item_id, &c.name, &args, fields.as_ref())?;
+        self.canned_reply(&c.name, &args)?;
         let mut all = self.commands.lock().expect("sink lock");
         let list = all.entry(invocation.to_string()).or_default();
         list.push(c.clone());
