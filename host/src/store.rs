@@ -1,7 +1,8 @@
 //! Storage: one sled database in one data directory (default `./tocsin-data`).
 //!
 //! Trees: `rules` (see [`crate::rules::repo`]), `events` (id → event JSON), `mail`
-//! (queued messages from plugins) and `commands` (queued help-desk commands).
+//! (queued messages from plugins) and `commands` (queued help-desk commands);
+//! modules keep their own through [`Store::tree`] (`engine`, `canned`).
 //! Queue keys are sled's monotonic ids, big-endian, so they sort in order.
 
 use crate::event::Event;

@@ -4,7 +4,9 @@
 //! exhausted job goes to the dead-letter list, from which it can be replayed.
 //! After an invocation, the help-desk commands it submitted update the item
 //! mirror, are listed for pulling, are delivered to the connector (when one is
-//! configured) as jobs of their own, and emit follow-on events.
+//! configured) as jobs of their own, and emit follow-on events. A
+//! `send-canned-reply` command first gets its canned reply rendered for its
+//! ticket; when that fails the job is dead-lettered instead.
 
 use super::audit::{self, Entry, Record};
 use super::connector::{self, CONNECTOR};
