@@ -47,12 +47,21 @@ fn tickets(items: &[(&str, Value)]) -> Event {
     .unwrap()
 }
 
-async fn engine_with_webhook(dir: &std::path::Path, url: &str, rule: Value) -> Engine {
+/// An engine delivering commands to a loopback webhook, with `rule` and the
+/// canned `replies` stored.
+async fn setup(rule: Value, replies: &[CannedReply]) -> (tempfile::TempDir, Engine, Seen) {
+    let (url, seen) = webhook(false).await;
+    let dir = tempfile::tempdir().unwrap();
     let config = EngineConfig {
         connector: Some(ConnectorConfig::new(url, "s3cret")),
         ..Default::default()
     };
-    open(dir, clock(), config, &[rule]).await
+    let engine = open(dir.path(), clock(), config, &[rule]).await;
+    let canned = CannedReplies::open(engine.store()).unwrap();
+    for r in replies {
+        canned.put(r).unwrap();
+    }
+    (dir, engine, seen)
 }
 
 async fn run(engine: &Engine) {
@@ -74,18 +83,13 @@ fn bodies(seen: &Seen) -> Vec<Value> {
 /// html next to the id (the pull list holds the same).
 #[tokio::test]
 async fn a_stored_canned_reply_reaches_the_webhook_rendered_with_each_tickets_fields() {
-    let (url, seen) = webhook(false).await;
-    let dir = tempfile::tempdir().unwrap();
-    let engine = engine_with_webhook(dir.path(), &url, send("welcome")).await;
-    CannedReplies::open(engine.store())
-        .unwrap()
-        .put(&reply(
-            "welcome",
-            Some("Re: {{ item.subject }} [#{{ item.id }}]"),
-            "Hello {{ item.customer }}, your {{ item.cf.plan }} ticket is {{ item.status }} ({{ event.type }}, {{ rule.name }}).",
-            Some("<p>Hello {{ item.fields.customer }}</p>"),
-        ))
-        .unwrap();
+    let welcome = reply(
+        "welcome",
+        Some("Re: {{ item.subject }} [#{{ item.id }}]"),
+        "Hello {{ item.customer }}, your {{ item.cf.plan }} ticket is {{ item.status }} ({{ event.type }}, {{ rule.name }}).",
+        Some("<p>Hello {{ item.fields.customer }}</p>"),
+    );
+    let (_dir, engine, seen) = setup(send("welcome"), &[welcome]).await;
     engine
         .ingest(tickets(&[
             (
@@ -134,17 +138,12 @@ async fn a_stored_canned_reply_reaches_the_webhook_rendered_with_each_tickets_fi
     }
 }
 
-/// A reply without subject or html sends only the rendered body; a plugin's
-/// own `body` argument is replaced by the host's rendering.
+/// A reply without subject or html sends only the rendered body, its
+/// trailing newline kept.
 #[tokio::test]
 async fn a_body_only_canned_reply_carries_only_the_rendered_body() {
-    let (url, seen) = webhook(false).await;
-    let dir = tempfile::tempdir().unwrap();
-    let engine = engine_with_webhook(dir.path(), &url, send("short")).await;
-    CannedReplies::open(engine.store())
-        .unwrap()
-        .put(&reply("short", None, "Thanks {{ item.customer }}!\n", None))
-        .unwrap();
+    let short = reply("short", None, "Thanks {{ item.customer }}!\n", None);
+    let (_dir, engine, seen) = setup(send("short"), &[short]).await;
     engine
         .ingest(tickets(&[("7", json!({"customer": "Bo"}))]))
         .await
@@ -164,12 +163,11 @@ async fn a_body_only_canned_reply_carries_only_the_rendered_body() {
 /// dead-letters, and nothing is recorded or delivered.
 #[tokio::test]
 async fn an_unknown_canned_reply_is_refused_naming_the_argument_and_the_known_ids() {
-    let (url, seen) = webhook(false).await;
-    let dir = tempfile::tempdir().unwrap();
-    let engine = engine_with_webhook(dir.path(), &url, send("nope")).await;
-    let canned = CannedReplies::open(engine.store()).unwrap();
-    canned.put(&reply("welcome", None, "Hi", None)).unwrap();
-    canned.put(&reply("thanks", None, "Thanks", None)).unwrap();
+    let replies = [
+        reply("welcome", None, "Hi", None),
+        reply("thanks", None, "Thanks", None),
+    ];
+    let (_dir, engine, seen) = setup(send("nope"), &replies).await;
     engine
         .ingest(tickets(&[("7", json!({"customer": "Bo"}))]))
         .await
@@ -247,18 +245,14 @@ async fn a_canned_reply_whose_template_does_not_compile_is_refused_at_put_naming
 /// the webhook receives nothing. Fixed and replayed, the reply is delivered.
 #[tokio::test]
 async fn a_canned_reply_that_fails_to_render_dead_letters_the_job_until_fixed_and_replayed() {
-    let (url, seen) = webhook(false).await;
-    let dir = tempfile::tempdir().unwrap();
-    let engine = engine_with_webhook(dir.path(), &url, send("shout")).await;
+    let shout = reply(
+        "shout",
+        None,
+        "Hello",
+        Some("<p>{{ item.customer | shout }}</p>"),
+    );
+    let (_dir, engine, seen) = setup(send("shout"), &[shout]).await;
     let canned = CannedReplies::open(engine.store()).unwrap();
-    canned
-        .put(&reply(
-            "shout",
-            None,
-            "Hello",
-            Some("<p>{{ item.customer | shout }}</p>"),
-        ))
-        .unwrap();
     engine
         .ingest(tickets(&[("7", json!({"customer": "Bo"}))]))
         .await
