@@ -110,6 +110,14 @@ impl From<serde_json::Error> for CannedError {
     }
 }
 
+/// The canned reply id a help-desk command names: `Some` for a
+/// [`COMMAND`] whose [`ARGUMENT`] is a string, `None` for any other command.
+pub fn requested<'a>(command: &str, args: &'a Map<String, Value>) -> Option<&'a str> {
+    (command == COMMAND)
+        .then(|| args.get(ARGUMENT).and_then(Value::as_str))
+        .flatten()
+}
+
 /// Whether `id` is kebab-case: lowercase ASCII letters and digits in words
 /// joined by single hyphens.
 fn is_kebab(id: &str) -> bool {
@@ -374,6 +382,19 @@ mod tests {
         ));
         canned.delete("thanks").unwrap();
         assert_eq!(canned.known().unwrap(), "none");
+    }
+
+    #[test]
+    fn only_send_canned_reply_requests_a_canned_reply() {
+        let args = json!({"canned-reply": "thanks"});
+        let args = args.as_object().unwrap();
+        assert_eq!(requested("send-canned-reply", args), Some("thanks"));
+        assert_eq!(requested("send-reply", args), None);
+        let other = json!({"body": "x"});
+        assert_eq!(
+            requested("send-canned-reply", other.as_object().unwrap()),
+            None
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! `send-canned-reply` command must name a canned reply the host keeps.
 
 use super::commands::CommandError;
-use crate::canned::{self, CannedError, CannedReplies, CannedReply};
+use crate::canned::{self, CannedError, CannedReplies};
 use crate::plugins::bindings::{helpdesk, mail};
 use crate::plugins::Outbound;
 use crate::store::Store;
@@ -40,36 +40,6 @@ impl Sink {
     /// The canned replies `send-canned-reply` commands name.
     pub fn canned(&self) -> &CannedReplies {
         &self.canned
-    }
-
-    /// For a `send-canned-reply` command, the canned reply it names (call
-    /// after [`super::commands::check`]); `None` for any other command. An
-    /// unknown id is refused naming `arguments.canned-reply` and listing the
-    /// known ids.
-    pub fn canned_reply(
-        &self,
-        name: &str,
-        args: &serde_json::Map<String, serde_json::Value>,
-    ) -> anyhow::Result<Option<CannedReply>> {
-        if name != canned::COMMAND {
-            return Ok(None);
-        }
-        let id = args
-            .get(canned::ARGUMENT)
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or_default();
-        match self.canned.get(id) {
-            Ok(reply) => Ok(Some(reply)),
-            Err(CannedError::NotFound { id, known }) => Err(CommandError::Argument {
-                name: name.to_string(),
-                argument: canned::ARGUMENT.to_string(),
-                message: format!(
-                    "no canned reply `{id}` is kept by the host; known canned replies: {known}"
-                ),
-            }
-            .into()),
-            Err(e) => Err(e.into()),
-        }
     }
 
     /// Takes the commands an invocation submitted, in order.
@@ -112,7 +82,22 @@ impl Outbound for Sink {
             None => None,
         };
         super::commands::check(&c.item_kind, &c.item_id, &c.name, &args, fields.as_ref())?;
-        self.canned_reply(&c.name, &args)?;
+        if let Some(id) = canned::requested(&c.name, &args) {
+            match self.canned.get(id) {
+                Ok(_) => {}
+                Err(CannedError::NotFound { id, known }) => {
+                    return Err(CommandError::Argument {
+                        name: c.name.clone(),
+                        argument: canned::ARGUMENT.to_string(),
+                        message: format!(
+                        "no canned reply `{id}` is kept by the host; known canned replies: {known}"
+                    ),
+                    }
+                    .into())
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         let mut all = self.commands.lock().expect("sink lock");
         let list = all.entry(invocation.to_string()).or_default();
         list.push(c.clone());

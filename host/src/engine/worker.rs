@@ -12,6 +12,7 @@ use super::audit::{self, Entry, Record};
 use super::connector::{self, CONNECTOR};
 use super::outbox::{backoff_ms, Job};
 use super::{commands, keys, Engine, Inner};
+use crate::canned::{self, CannedError};
 use crate::dispatch::{wit_event, wit_item};
 use crate::event::{Event, ItemSnapshot};
 use crate::plugins::bindings::{helpdesk, Invocation, Mode, RuleRef};
@@ -392,16 +393,18 @@ impl Inner {
                     c.name, c.item_kind, c.item_id
                 )
             };
-            let reply = match self.sink.canned_reply(&c.name, &args) {
-                Ok(Some(reply)) => reply,
-                Ok(None) => {
-                    out.push(c);
-                    continue;
+            let Some(id) = canned::requested(&c.name, &args) else {
+                out.push(c);
+                continue;
+            };
+            let reply = match self.sink.canned().get(id) {
+                Ok(reply) => reply,
+                Err(e @ CannedError::NotFound { .. }) => {
+                    return Ok(Err(fail(&format!(
+                        "{e} (it was deleted after the command was submitted)"
+                    ))))
                 }
-                Err(e) => match e.downcast_ref::<commands::CommandError>() {
-                    Some(refused) => return Ok(Err(fail(refused))),
-                    None => return Err(e),
-                },
+                Err(e) => return Err(e.into()),
             };
             // The ticket as the rule saw it, or else as the mirror has it (a
             // plugin may send to another ticket than the event's).

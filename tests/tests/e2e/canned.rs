@@ -2,10 +2,12 @@
 //! plugin's Send Canned Reply submits the id, the host refuses an unknown one
 //! naming the argument, renders the stored templates with the ticket when it
 //! applies the command, and the connector webhook on loopback receives the
-//! rendered text; a reply that fails to render dead-letters the job and
-//! reaches nobody until it is fixed and the job replayed.
+//! rendered text; a reply that fails to render (or was deleted in between)
+//! dead-letters the job and reaches nobody until it is fixed and the job
+//! replayed.
 
 use serde_json::{json, Value};
+use std::sync::Arc;
 use tocsin::canned::{CannedError, CannedReplies, CannedReply};
 use tocsin::engine::connector::ConnectorConfig;
 use tocsin::engine::{Engine, EngineConfig, Sink};
@@ -289,4 +291,102 @@ async fn a_canned_reply_that_fails_to_render_dead_letters_the_job_until_fixed_an
     assert_eq!(received.len(), 1, "{:?}", attempts(&engine, "canned"));
     assert_eq!(received[0]["arguments"]["html"], "<p>BO</p>");
     assert!(engine.dead_letters().unwrap().is_empty());
+}
+
+/// Passes submissions to the engine's sink, then deletes canned reply
+/// `welcome`, as an admin could while the plugin runs.
+struct DeleteAfterSubmit {
+    sink: Arc<Sink>,
+    canned: CannedReplies,
+}
+
+impl Outbound for DeleteAfterSubmit {
+    fn queue_mail(
+        &self,
+        plugin: &str,
+        invocation: &str,
+        m: &tocsin::plugins::bindings::mail::Message,
+    ) -> anyhow::Result<String> {
+        self.sink.queue_mail(plugin, invocation, m)
+    }
+
+    fn submit_command(
+        &self,
+        plugin: &str,
+        invocation: &str,
+        c: &Command,
+    ) -> anyhow::Result<String> {
+        let submitted = self.sink.submit_command(plugin, invocation, c);
+        self.canned.delete("welcome").unwrap();
+        submitted
+    }
+}
+
+/// A canned reply deleted after the plugin submitted the command but before
+/// the engine applied it: the job dead-letters saying so, nothing is
+/// recorded or delivered.
+#[tokio::test]
+async fn a_canned_reply_deleted_before_the_command_is_applied_dead_letters_the_job() {
+    use tocsin::plugins::{Grants, Registry, Runtime, RuntimeConfig};
+    use tocsin::rules::{Rule, RuleRepo, Validator};
+    let (url, seen) = webhook(false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = tocsin::store::Store::open(dir.path()).unwrap();
+    let canned = CannedReplies::open(&store).unwrap();
+    canned.put(&reply("welcome", None, "Hi", None)).unwrap();
+    canned.put(&reply("thanks", None, "Thanks", None)).unwrap();
+    let sink = Arc::new(Sink::new(store.clone()).unwrap());
+    let outbound = Arc::new(DeleteAfterSubmit {
+        sink: sink.clone(),
+        canned,
+    });
+    let runtime = Arc::new(Runtime::new(RuntimeConfig::default(), outbound).unwrap());
+    let registry = Arc::new(Registry::new(runtime));
+    let every_command = Grants {
+        helpdesk: vec!["*".into()],
+        ..Default::default()
+    };
+    registry
+        .install_file(
+            &tocsin_tests::plugins_dir().join("helpdesk.wasm"),
+            every_command,
+        )
+        .await
+        .unwrap();
+    let rule: Rule = serde_json::from_value(send("welcome")).unwrap();
+    let validator = Validator {
+        catalog: tocsin::catalog::catalog(),
+        plugins: &registry,
+    };
+    RuleRepo::open(&store)
+        .unwrap()
+        .create(&rule, &validator)
+        .unwrap();
+    let config = EngineConfig {
+        connector: Some(ConnectorConfig::new(url, "s3cret")),
+        ..Default::default()
+    };
+    let engine = Engine::open(
+        &store,
+        registry,
+        sink,
+        Arc::new(tocsin::calendars::Calendars::default()),
+        clock(),
+        config,
+    )
+    .unwrap();
+    engine
+        .ingest(tickets(&[("7", json!({"customer": "Bo"}))]))
+        .await
+        .unwrap();
+    run(&engine).await;
+    let attempts = attempts(&engine, "canned");
+    assert_eq!(attempts.len(), 1, "{attempts:?}");
+    assert_eq!(attempts[0].0, "dead-letter");
+    assert_eq!(
+        attempts[0].2,
+        "canned reply not sent: help-desk command `send-canned-reply` for ticket 7: canned reply `welcome` does not exist; known canned replies: thanks (it was deleted after the command was submitted)"
+    );
+    assert!(engine.commands().unwrap().is_empty());
+    assert!(seen.lock().unwrap().is_empty());
 }
