@@ -21,9 +21,12 @@
 //! - [`mail`]: the mail outbox, delivered by SMTP to the configured relay.
 //! - [`profiles`]: agents' notification profiles (email and SMS addresses).
 //! - [`templates`]: string settings rendered in a sandbox before a plugin runs.
+//! - [`canned`]: canned replies kept by the host, rendered for the ticket
+//!   when a `send-canned-reply` command is applied.
 //! - [`cli`]: the `tocsin` command line.
 
 pub mod calendars;
+pub mod canned;
 pub mod catalog;
 pub mod cli;
 pub mod conditions;

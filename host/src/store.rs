@@ -2,7 +2,8 @@
 //!
 //! Trees: `rules` (see [`crate::rules::repo`]), `events` (id → event JSON), `mail`
 //! (queued messages from plugins), `commands` (queued help-desk commands) and
-//! `profiles` (see [`crate::profiles`]).
+//! `profiles` (see [`crate::profiles`]); modules keep their own through
+//! [`Store::tree`] (`engine`, `canned`).
 //! Queue keys are sled's monotonic ids, big-endian, so they sort in order.
 
 use crate::event::Event;

@@ -126,6 +126,20 @@ impl Renderer<'_> {
     }
 }
 
+/// Checks that `source` compiles in the sandboxed environment, as it will
+/// be rendered; returns minijinja's description (kind, detail, line) when it
+/// does not. Only syntax is checked: filters and values are looked up when
+/// rendering, so an unknown filter fails then, naming the string.
+pub fn compile(source: &str) -> Result<(), String> {
+    if !is_template(source) {
+        return Ok(());
+    }
+    env()
+        .template_from_str(source)
+        .map(drop)
+        .map_err(|e| describe(&e))
+}
+
 /// Whether a string contains template markers.
 fn is_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
@@ -171,19 +185,32 @@ fn describe(e: &minijinja::Error) -> String {
     text
 }
 
-/// One item as templates see it: `{kind, id, fields}` plus every field at
-/// the top level (`kind`, `id` and `fields` win over same-named fields).
+/// One item as templates see it: `{kind, id, fields, cf}` plus every field
+/// at the top level (`kind`, `id`, `fields` and `cf` win over same-named
+/// fields). `cf` holds the custom fields by their name without the `cf.`
+/// prefix, so `{{ item.cf.plan }}` reads field `cf.plan` (a dotted name
+/// cannot be reached with `.` otherwise, only as `item["cf.plan"]`).
 fn item_value(item: &ItemSnapshot) -> Value {
     let mut v = item.fields.clone();
+    let custom: Map<String, Value> = item
+        .fields
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix(crate::catalog::CUSTOM_FIELD_PREFIX)
+                .map(|name| (name.to_string(), v.clone()))
+        })
+        .collect();
     v.insert("kind".into(), json!(item.kind));
     v.insert("id".into(), json!(item.id));
     v.insert("fields".into(), Value::Object(item.fields.clone()));
+    v.insert("cf".into(), Value::Object(custom));
     Value::Object(v)
 }
 
 /// Builds the template context: `event` {id, category, type, occurred_at,
-/// agent, old_values}, `items` (a list; each item is {kind, id, fields} plus
-/// every field flattened at the top level, so `{{ item.subject }}` works),
+/// agent, old_values}, `items` (a list; each item is {kind, id, fields, cf}
+/// plus every field flattened at the top level, so `{{ item.subject }}`
+/// works, and custom fields by name in `cf`, so `{{ item.cf.plan }}` does),
 /// `item` (the first item, same shape; absent when there are none) and
 /// `rule` {id, name, owner}.
 pub fn context(event: &Event, items: &[ItemSnapshot], rule: &Rule) -> Value {
@@ -315,6 +342,20 @@ mod tests {
     }
 
     #[test]
+    fn custom_fields_render_by_name() {
+        let event: Event = serde_json::from_value(json!({
+            "category": "ticket", "event_type": "ticket-created",
+            "occurred_at": "2026-11-30T10:00:00Z",
+            "items": [{"kind": "ticket", "id": "1", "fields": {"cf.plan": "Gold", "subject": "S"}}]
+        }))
+        .unwrap();
+        let ctx = context(&event, &event.items, &rule());
+        let settings = json!({"x": "{{ item.cf.plan }}/{{ item['cf.plan'] }}/{{ item.fields['cf.plan'] }}/<{{ item.cf.none }}>"});
+        let out = render_settings(settings.as_object().unwrap(), &ctx).unwrap();
+        assert_eq!(out["x"], "Gold/Gold/Gold/<>");
+    }
+
+    #[test]
     fn event_values_render() {
         assert_eq!(
             one("{{ event.type }}/{{ event.category }} by {{ event.agent }} at {{ event.occurred_at }}, id {{ event.id }}, was {{ event.old_values.priority }}")
@@ -377,6 +418,17 @@ mod tests {
         assert!(e.message.contains("line 2"), "{e}");
         let e = one("{% for i in items %}no end").unwrap_err();
         assert!(e.message.contains("syntax error"), "{e}");
+    }
+
+    #[test]
+    fn compile_checks_syntax_only() {
+        assert_eq!(compile("plain {text}"), Ok(()));
+        assert_eq!(compile("Hi {{ item.name | upper }}"), Ok(()));
+        let e = compile("Hi\n{% if item.vip %}VIP").unwrap_err();
+        assert!(e.starts_with("syntax error"), "{e}");
+        assert!(e.contains("line 2"), "{e}");
+        // Filters are resolved when rendering, not when compiling.
+        assert_eq!(compile("{{ item.id | no_such_filter }}"), Ok(()));
     }
 
     #[test]

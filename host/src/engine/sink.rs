@@ -1,8 +1,11 @@
 //! What plugins send back through host imports during an invocation, and the
 //! notification profiles they may read: mail is queued in the store; help-desk commands are kept per invocation so the
 //! engine, once the invocation is over, applies them to the item mirror,
-//! emits the follow-on events and lists them for the connector.
+//! emits the follow-on events and lists them for the connector. A
+//! `send-canned-reply` command must name a canned reply the host keeps.
 
+use super::commands::CommandError;
+use crate::canned::{self, CannedError, CannedReplies};
 use crate::plugins::bindings::{helpdesk, mail};
 use crate::plugins::Outbound;
 use crate::profiles::{Profile, Profiles};
@@ -15,6 +18,7 @@ pub struct Sink {
     store: Store,
     mirror: sled::Tree,
     profiles: Profiles,
+    canned: CannedReplies,
     commands: Mutex<HashMap<String, Vec<helpdesk::Command>>>,
 }
 
@@ -25,6 +29,7 @@ impl Sink {
         Ok(Sink {
             mirror: store.tree(super::TREE)?,
             profiles: Profiles::open(&store)?,
+            canned: CannedReplies::open(&store)?,
             store,
             commands: Mutex::new(HashMap::new()),
         })
@@ -33,6 +38,11 @@ impl Sink {
     /// The store mail is queued in.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The canned replies `send-canned-reply` commands name.
+    pub fn canned(&self) -> &CannedReplies {
+        &self.canned
     }
 
     /// Takes the commands an invocation submitted, in order.
@@ -75,6 +85,22 @@ impl Outbound for Sink {
             None => None,
         };
         super::commands::check(&c.item_kind, &c.item_id, &c.name, &args, fields.as_ref())?;
+        if let Some(id) = canned::requested(&c.name, &args) {
+            match self.canned.get(id) {
+                Ok(_) => {}
+                Err(CannedError::NotFound { id, known }) => {
+                    return Err(CommandError::Argument {
+                        name: c.name.clone(),
+                        argument: canned::ARGUMENT.to_string(),
+                        message: format!(
+                        "no canned reply `{id}` is kept by the host; known canned replies: {known}"
+                    ),
+                    }
+                    .into())
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         let mut all = self.commands.lock().expect("sink lock");
         let list = all.entry(invocation.to_string()).or_default();
         list.push(c.clone());

@@ -4,22 +4,43 @@
 //! exhausted job goes to the dead-letter list, from which it can be replayed.
 //! After an invocation, the help-desk commands it submitted update the item
 //! mirror, are listed for pulling, are delivered to the connector (when one is
-//! configured) as jobs of their own, and emit follow-on events.
+//! configured) as jobs of their own, and emit follow-on events. A
+//! `send-canned-reply` command first gets its canned reply rendered for its
+//! ticket; when that fails the job is dead-lettered instead.
 
 use super::audit::{self, Entry, Record};
 use super::connector::{self, CONNECTOR};
 use super::outbox::{backoff_ms, Job};
 use super::{commands, keys, Engine, Inner};
+use crate::canned::{self, CannedError};
 use crate::dispatch::{wit_event, wit_item};
 use crate::event::{Event, ItemSnapshot};
 use crate::plugins::bindings::{helpdesk, Invocation, Mode, RuleRef};
 use crate::plugins::InvokeError;
 use crate::rules::Rule;
 use crate::templates;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
+
+/// The rule a job belongs to, as templates see it (`rule.id`, `rule.name`,
+/// `rule.owner`).
+fn rule_of(job: &Job, event: &Event) -> Rule {
+    Rule {
+        id: job.rule.clone(),
+        name: job.rule_name.clone(),
+        enabled: true,
+        owner: job.owner.clone(),
+        folder: String::new(),
+        category: event.category.clone(),
+        event_type: event.event_type.clone(),
+        position: 0,
+        stop_processing: false,
+        conditions: Vec::new(),
+        actions: Vec::new(),
+    }
+}
 
 /// How an attempt ended.
 enum Ending {
@@ -135,6 +156,16 @@ impl Inner {
         drop(permit);
         let duration_ms = started.elapsed().as_millis() as u64;
         let commands = self.sink.take(&invocation_id);
+        // A canned reply that cannot be rendered fails the whole job: none of
+        // its commands is applied, so a replay (which runs the plugin again
+        // and submits them again) does not apply any twice.
+        let (ending, commands) = match self.render_canned(&job, &event, commands)? {
+            Ok(commands) => (ending, commands),
+            Err(why) => {
+                tracing::warn!(invocation = %invocation_id, "{why}");
+                (Ending::Dead(why), Vec::new())
+            }
+        };
 
         let now = self.clock.now_ms();
         let mut batch = sled::Batch::default();
@@ -252,20 +283,7 @@ impl Inner {
                 .find(|a| a.id == job.action.action)
                 .and_then(|a| serde_json::from_str::<Value>(&a.settings_schema).ok())
         });
-        let rule = Rule {
-            id: job.rule.clone(),
-            name: job.rule_name.clone(),
-            enabled: true,
-            owner: job.owner.clone(),
-            folder: String::new(),
-            category: event.category.clone(),
-            event_type: event.event_type.clone(),
-            position: 0,
-            stop_processing: false,
-            conditions: Vec::new(),
-            actions: Vec::new(),
-        };
-        let context = templates::context(event, &job.items, &rule);
+        let context = templates::context(event, &job.items, &rule_of(job, event));
         let rendered = match templates::render_settings(&job.action.settings, &context) {
             Ok(r) => r,
             Err(e) => {
@@ -349,6 +367,89 @@ impl Inner {
             ),
             Err(e) => Ending::Dead(e.message),
         }
+    }
+
+    /// Renders the canned reply of each `send-canned-reply` command for the
+    /// ticket it goes to (same context as the action's settings, with that
+    /// ticket as `item`) and puts the text in the command's arguments,
+    /// `subject`, `body` and `html` next to `canned-reply`, so the help desk
+    /// receives what to send. The inner error is why the job fails: the
+    /// canned reply was deleted since the command was submitted, or one of
+    /// its templates fails to render.
+    fn render_canned(
+        &self,
+        job: &Job,
+        event: &Event,
+        commands: Vec<helpdesk::Command>,
+    ) -> anyhow::Result<Result<Vec<helpdesk::Command>, String>> {
+        let mut out = Vec::with_capacity(commands.len());
+        for mut c in commands {
+            let Ok(mut args) = serde_json::from_str::<Map<String, Value>>(&c.arguments) else {
+                out.push(c);
+                continue;
+            };
+            let fail = |e: &dyn std::fmt::Display| {
+                format!(
+                    "canned reply not sent: help-desk command `{}` for {} {}: {e}",
+                    c.name, c.item_kind, c.item_id
+                )
+            };
+            let Some(id) = canned::requested(&c.name, &args) else {
+                out.push(c);
+                continue;
+            };
+            let reply = match self.sink.canned().get(id) {
+                Ok(reply) => reply,
+                Err(e @ CannedError::NotFound { .. }) => {
+                    return Ok(Err(fail(&format!(
+                        "{e} (it was deleted after the command was submitted)"
+                    ))))
+                }
+                Err(e) => return Err(e.into()),
+            };
+            // The ticket as the rule saw it, or else as the mirror has it (a
+            // plugin may send to another ticket than the event's).
+            let item = match job
+                .items
+                .iter()
+                .find(|i| i.kind == c.item_kind && i.id == c.item_id)
+            {
+                Some(item) => item.clone(),
+                None => {
+                    let fields = match self.tree.get(keys::item(&c.item_kind, &c.item_id))? {
+                        Some(v) => serde_json::from_slice::<Value>(&v)?["fields"]
+                            .as_object()
+                            .cloned()
+                            .unwrap_or_default(),
+                        None => Map::new(),
+                    };
+                    ItemSnapshot {
+                        kind: c.item_kind.clone(),
+                        id: c.item_id.clone(),
+                        fields,
+                    }
+                }
+            };
+            let context =
+                templates::context(event, std::slice::from_ref(&item), &rule_of(job, event));
+            let rendered = match reply.render(&context) {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(fail(&e))),
+            };
+            for (key, text) in [
+                ("subject", rendered.subject),
+                ("body", Some(rendered.body)),
+                ("html", rendered.html),
+            ] {
+                match text {
+                    Some(text) => args.insert(key.to_string(), Value::String(text)),
+                    None => args.remove(key),
+                };
+            }
+            c.arguments = Value::Object(args).to_string();
+            out.push(c);
+        }
+        Ok(Ok(out))
     }
 
     /// Applies an invocation's commands to the item mirror, lists them for

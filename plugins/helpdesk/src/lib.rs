@@ -105,9 +105,10 @@ const SPECS: &[Spec] = &[
     Spec {
         id: "send-canned-reply",
         title: "Send Canned Reply",
-        description: "Answer with one of the help desk's canned replies",
+        description:
+            "Answer with one of the canned replies the host keeps, rendered for the ticket",
         command: "send-canned-reply",
-        properties: || json!({"canned-reply": text("id of the canned reply")}),
+        properties: || json!({"canned-reply": text("id of a canned reply kept by the host")}),
         required: &["canned-reply"],
     },
     Spec {

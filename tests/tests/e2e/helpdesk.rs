@@ -337,6 +337,17 @@ async fn every_command_action_changes_the_mirror_emits_its_event_and_reaches_the
             &case.settings,
         );
         let engine = open(dir.path(), clock(), config, &[rule]).await;
+        // Send Canned Reply names a canned reply the host keeps.
+        tocsin::canned::CannedReplies::open(engine.store())
+            .unwrap()
+            .put(&tocsin::canned::CannedReply {
+                id: "thanks".into(),
+                title: "Thanks".into(),
+                subject: None,
+                body: "Thank you".into(),
+                html: None,
+            })
+            .unwrap();
         let result = engine
             .ingest(item_event(
                 case.category,
