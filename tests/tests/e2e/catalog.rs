@@ -137,3 +137,73 @@ fn catalog_command_prints_every_category() {
     let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(value["categories"].as_array().unwrap().len(), 13);
 }
+
+/// Every action of every event type of the catalog is provided, in each mode
+/// the catalog gives it, by a built-in plugin in `target/plugins`.
+#[tokio::test]
+async fn every_catalog_action_is_provided_by_a_built_in_plugin() {
+    use std::collections::BTreeMap;
+    use tocsin::catalog::ActionMode;
+    use tocsin::plugins::bindings::Mode;
+
+    let rt = tocsin_tests::runtime();
+    let mut provided: BTreeMap<String, (String, Vec<Mode>)> = BTreeMap::new();
+    let dir = tocsin_tests::plugins_dir();
+    let mut wasm: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
+        .collect();
+    wasm.sort();
+    for path in wasm {
+        let name = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let (manifest, bytes) = tocsin_tests::component(&dir, &name);
+        let plugin = rt.load(manifest, &bytes).await.unwrap();
+        for action in &plugin.info.actions {
+            let before = provided.insert(
+                action.id.clone(),
+                (plugin.id().to_string(), action.modes.clone()),
+            );
+            assert!(
+                before.is_none(),
+                "action {} is provided twice: by {} and {:?}",
+                action.id,
+                plugin.id(),
+                before.map(|b| b.0)
+            );
+        }
+    }
+    let mut checked = 0;
+    let mut problems = std::collections::BTreeSet::new();
+    for category in catalog().categories() {
+        for event_type in &category.event_types {
+            for action in &event_type.actions {
+                checked += 1;
+                let Some((plugin, modes)) = provided.get(&action.id) else {
+                    problems.insert(format!(
+                        "{} is not provided by any built-in plugin",
+                        action.id
+                    ));
+                    continue;
+                };
+                for mode in action.modes() {
+                    let wanted = match mode {
+                        ActionMode::Digest => Mode::Digest,
+                        ActionMode::PerItem => Mode::PerItem,
+                    };
+                    if !modes.contains(&wanted) {
+                        problems.insert(format!(
+                            "{plugin}/{} lacks the {} mode ({}/{})",
+                            action.id,
+                            wanted.name(),
+                            category.id,
+                            event_type.id
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(checked > 300, "only {checked} actions walked");
+}
