@@ -238,3 +238,73 @@ async fn a_slow_server_times_out_retryably() {
         "{message}"
     );
 }
+
+/// Through the engine: a rule's Call Web Page gets 503 with Retry-After: 2 on
+/// its first attempt; the engine waits those two seconds (on its clock) and
+/// the second attempt, with the same templated method, URL and body, succeeds.
+#[tokio::test]
+async fn the_engine_retries_after_503_honouring_retry_after() {
+    use tocsin::engine::EngineConfig;
+    use tocsin_tests::engine::{attempts, clock, event, open, rule};
+    let seen: Seen = Arc::default();
+    let log = seen.clone();
+    let addr = serve(move |req: Received| {
+        let content_type = req.header("content-type");
+        let first = {
+            let mut log = log.lock().unwrap();
+            log.push((
+                req.method,
+                req.path,
+                content_type,
+                String::from_utf8(req.body).unwrap(),
+            ));
+            log.len() == 1
+        };
+        async move {
+            if first {
+                answer(503, &[("retry-after", "2")], b"busy")
+            } else {
+                answer(200, &[], b"ok")
+            }
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let call = serde_json::json!({
+        "plugin": "web-call", "action": "call-web-page", "mode": "digest",
+        "settings": {"method": "PUT", "url": format!("http://{addr}/tickets/{{{{ items[0].id }}}}"),
+                     "body": "subject={{ items[0].subject }}"}
+    });
+    let rules = [rule("hook", "ticket-created", serde_json::json!([call]))];
+    let engine = open(dir.path(), clock.clone(), EngineConfig::default(), &rules).await;
+    engine
+        .ingest(event(
+            "ticket-created",
+            &["42"],
+            serde_json::json!({"subject": "Printer"}),
+        ))
+        .await
+        .unwrap();
+    engine.run_due().await;
+    let first = attempts(&engine, "hook");
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].0, "retry", "{first:?}");
+    // Not due before Retry-After has passed.
+    clock.advance(1_000);
+    engine.run_due().await;
+    assert_eq!(attempts(&engine, "hook").len(), 1);
+    clock.advance(1_500);
+    engine.run_due().await;
+    let all = attempts(&engine, "hook");
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(all[1].0, "ok", "{all:?}");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    for (method, path, _, body) in seen.iter() {
+        assert_eq!(
+            (method.as_str(), path.as_str(), body.as_str()),
+            ("PUT", "/tickets/42", "subject=Printer")
+        );
+    }
+}
