@@ -46,7 +46,7 @@ fn item_key(item: &ItemSnapshot) -> String {
 }
 
 /// Checks the event against the catalog (after its own checks).
-fn check(event: &Event) -> Result<(), EventError> {
+pub(super) fn check(event: &Event) -> Result<(), EventError> {
     event.validate()?;
     let err = |field: &str, problem: String| EventError {
         field: field.into(),
@@ -147,7 +147,7 @@ impl<'a> Pending<'a> {
 impl Engine {
     /// Ingests an event from the help desk (cascade depth 0).
     pub async fn ingest(&self, event: Event) -> Result<IngestResult, IngestError> {
-        self.inner.ingest(event, 0).await
+        self.inner.ingest(event, 0, None).await
     }
 
     /// Ends every coalescing window that is due: its waiting items become one
@@ -158,10 +158,12 @@ impl Engine {
 }
 
 impl Inner {
+    /// Ingests an event; with `only`, the one rule it may fire (a manual run).
     pub(super) async fn ingest(
         &self,
         mut event: Event,
         depth: u32,
+        only: Option<&str>,
     ) -> Result<IngestResult, IngestError> {
         check(&event)?;
         // Everything that needs no lock happens first, so concurrent events
@@ -170,7 +172,7 @@ impl Inner {
             event.id = Some(format!("ev-{:016x}", self.next_id()?));
         }
         let now = self.clock.now_ms();
-        let prepared = self.prepare(&event, now)?;
+        let prepared = self.prepare(&event, now, only, depth == 0)?;
         let (result, pending) = {
             let _one_at_a_time = self.decide.lock().await;
             if let Some(key) = &event.idempotency_key {
@@ -217,10 +219,20 @@ impl Inner {
 
     /// Everything ingestion decides, written into `p`'s batch.
     /// The parts of ingestion that need no lock.
-    fn prepare(&self, event: &Event, now: i64) -> anyhow::Result<Prepared> {
+    /// `mirror`: whether the event's item snapshots replace the item mirror.
+    /// A help desk's event does; a follow-on event does not, since the
+    /// command that caused it already changed the mirror, and a later
+    /// command of the same run may have changed it again since.
+    fn prepare(
+        &self,
+        event: &Event,
+        now: i64,
+        only: Option<&str>,
+        mirror: bool,
+    ) -> anyhow::Result<Prepared> {
         let id = event.id.clone().unwrap_or_default();
         let mut writes = vec![(keys::event(&id), serde_json::to_vec(event)?)];
-        for item in &event.items {
+        for item in event.items.iter().filter(|_| mirror) {
             writes.push((
                 keys::item(&item.kind, &item.id),
                 serde_json::to_vec(&json!({
@@ -233,6 +245,9 @@ impl Inner {
         let at = event.at();
         let mut firings = Vec::new();
         for firing in matcher.matches(event, at) {
+            if only.is_some_and(|id| id != firing.rule.rule.id) {
+                continue;
+            }
             let explain = matcher.explain_rule(firing.rule, event, at);
             firings.push(Planned {
                 rule: firing.rule.clone(),
