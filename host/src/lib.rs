@@ -7,6 +7,7 @@
 //! capability grants itself.
 //!
 //! ## Layout (one module per box of the data flow)
+//! - [`api`]: the HTTP API: routes, tokens and roles, OpenAPI, metrics.
 //! - [`catalog`]: every category, event type, condition and action, as data.
 //! - [`rules`]: the stored rule definitions.
 //! - [`conditions`]: typed conditions, compiled once, evaluated with explain.
@@ -23,13 +24,16 @@
 //! - [`templates`]: string settings rendered in a sandbox before a plugin runs.
 //! - [`canned`]: canned replies kept by the host, rendered for the ticket
 //!   when a `send-canned-reply` command is applied.
+//! - [`config`]: the server's configuration file.
 //! - [`cli`]: the `tocsin` command line.
 
+pub mod api;
 pub mod calendars;
 pub mod canned;
 pub mod catalog;
 pub mod cli;
 pub mod conditions;
+pub mod config;
 pub mod dispatch;
 pub mod engine;
 pub mod event;

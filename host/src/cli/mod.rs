@@ -4,6 +4,8 @@ mod demo;
 mod ingest;
 mod plugin;
 mod profiles;
+pub mod serve;
+mod token;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -35,6 +37,11 @@ enum Command {
     /// Import or export agents' notification profiles.
     #[command(subcommand)]
     Profiles(profiles::ProfilesCommand),
+    /// Run the engine and the HTTP API until Ctrl-C or SIGTERM.
+    Serve(serve::ServeArgs),
+    /// Create, list or revoke API tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 /// Default data directory.
@@ -56,6 +63,8 @@ pub fn main() -> ExitCode {
             Command::Demo(args) => demo::run(args).await,
             Command::Plugin(cmd) => plugin::run(cmd).await,
             Command::Ingest(args) => ingest::run(args).await,
+            Command::Serve(args) => serve::run(args).await,
+            Command::Token(cmd) => token::run(cmd),
             Command::Profiles(cmd) => profiles::run(cmd),
             Command::Catalog { json } => {
                 let catalog = crate::catalog::catalog();
