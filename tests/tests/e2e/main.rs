@@ -17,5 +17,6 @@ mod log_file;
 mod profiles;
 mod providers;
 mod rules;
+mod serve;
 mod smtp;
 mod web_call;

@@ -1,0 +1,121 @@
+//! `tocsin serve` as a process: a token made with `tocsin token create`, the
+//! API over TCP (a rule created, an event sent, metrics read, an oversized
+//! body refused from its Content-Length), and a graceful stop on SIGTERM.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use tocsin_tests::{plugins_dir, tocsin_bin};
+
+/// One HTTP/1.1 request on a fresh connection: (status, body).
+fn request(addr: &str, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: tocsin\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, body.to_string())
+}
+
+#[test]
+fn serve_answers_over_tcp_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let token = Command::new(tocsin_bin())
+        .args(["token", "create", "--role", "admin", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(token.status.success(), "{token:?}");
+    let secret = String::from_utf8(token.stdout).unwrap().trim().to_string();
+    assert!(secret.starts_with("tsn_"), "{secret}");
+
+    let config = dir.path().join("tocsin.toml");
+    std::fs::write(
+        &config,
+        "[api]\nmax_body_bytes = 65536\n[grants.helpdesk]\nhelpdesk = [\"set-status\"]\n",
+    )
+    .unwrap();
+    let mut server = Command::new(tocsin_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data")
+        .arg(&data)
+        .arg("--plugins")
+        .arg(plugins_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_string();
+
+    assert_eq!(request(&addr, "GET", "/healthz", "", "").0, 200);
+    assert_eq!(request(&addr, "GET", "/v1/rules", "tsn_wrong", "").0, 401);
+    let rule = json!({"id": "urgent", "name": "Urgent tickets", "category": "ticket",
+        "event_type": "ticket-created",
+        "conditions": [{"field": "priority", "op": "equals", "value": "urgent"}],
+        "actions": [{"plugin": "helpdesk", "action": "set-ticket-status", "mode": "digest",
+                     "settings": {"status": "waiting"}}]});
+    let (status, body) = request(&addr, "POST", "/v1/rules", &secret, &rule.to_string());
+    assert_eq!(status, 201, "{body}");
+    let event = json!({"category": "ticket", "event_type": "ticket-created",
+        "occurred_at": "2026-11-30T10:00:00Z",
+        "items": [{"kind": "ticket", "id": "5", "fields": {"priority": "urgent", "status": "active"}}]});
+    let (status, body) = request(&addr, "POST", "/v1/events", &secret, &event.to_string());
+    assert_eq!(status, 200, "{body}");
+    let ack: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(ack["matched"], json!(["urgent"]));
+    let big = " ".repeat(70_000);
+    let (status, body) = request(&addr, "POST", "/v1/events", &secret, &big);
+    assert_eq!(status, 413, "{body}");
+    // The worker runs the job: the command reaches the pull list.
+    let mut pulled = Value::Null;
+    for _ in 0..100 {
+        let (_, body) = request(&addr, "GET", "/v1/commands", &secret, "");
+        pulled = serde_json::from_str(&body).unwrap();
+        if !pulled["commands"].as_array().unwrap().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(pulled["commands"][0]["name"], "set-status", "{pulled}");
+    let (_, metrics) = request(&addr, "GET", "/metrics", "", "");
+    assert!(metrics.contains("tocsin_events_total 1"), "{metrics}");
+    assert!(
+        metrics.contains("tocsin_invocations_total{plugin=\"helpdesk\",outcome=\"ok\"} 1"),
+        "{metrics}"
+    );
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = server.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|l| l == "tocsin stopped"), "{rest:?}");
+
+    // What was acknowledged is there after the stop.
+    let list = Command::new(tocsin_bin())
+        .args(["token", "list", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&list.stdout).contains("admin"));
+}
