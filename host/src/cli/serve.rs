@@ -16,31 +16,37 @@ use std::sync::Arc;
 /// Arguments of `tocsin serve`.
 #[derive(Args)]
 pub struct ServeArgs {
+    #[command(flatten)]
+    place: Place,
+    /// Address to listen on; overrides the file's `listen`.
+    #[arg(long, env = "TOCSIN_LISTEN")]
+    listen: Option<String>,
+}
+
+/// Where the data and the plugins are: the configuration file and its
+/// overrides, shared by the commands that open the engine.
+#[derive(Args)]
+pub struct Place {
     /// Configuration file (TOML; see the README). Without it, the defaults.
     #[arg(long, env = "TOCSIN_CONFIG")]
     config: Option<PathBuf>,
     /// Data directory; overrides the file's `data`.
     #[arg(long, env = "TOCSIN_DATA")]
     data: Option<PathBuf>,
-    /// Address to listen on; overrides the file's `listen`.
-    #[arg(long, env = "TOCSIN_LISTEN")]
-    listen: Option<String>,
     /// Folder of plugin components; overrides the file's `plugins`.
     #[arg(long, env = "TOCSIN_PLUGINS")]
     plugins: Option<PathBuf>,
 }
 
-impl ServeArgs {
-    fn config(&self) -> anyhow::Result<Config> {
+impl Place {
+    /// The configuration with the overrides applied.
+    pub fn config(&self) -> anyhow::Result<Config> {
         let mut config = match &self.config {
             Some(path) => Config::load(path)?,
             None => Config::default(),
         };
         if let Some(d) = &self.data {
             config.data = d.clone();
-        }
-        if let Some(l) = &self.listen {
-            config.listen = l.clone();
         }
         if let Some(p) = &self.plugins {
             config.plugins = p.clone();
@@ -55,8 +61,9 @@ pub fn open_store(data: &std::path::Path) -> anyhow::Result<Store> {
     Store::open(&data.join("db"))
 }
 
-/// Opens the engine of a configuration with its plugins installed.
-pub async fn open(config: &Config) -> anyhow::Result<(Engine, Arc<Registry>)> {
+/// Opens the engine of a configuration with its plugins installed; with
+/// `verbose`, each installed plugin is named on stderr.
+pub async fn open(config: &Config, verbose: bool) -> anyhow::Result<(Engine, Arc<Registry>)> {
     let store = open_store(&config.data)?;
     let sink = Arc::new(Sink::new(store.clone())?);
     let runtime = Arc::new(Runtime::new(RuntimeConfig::default(), sink.clone())?);
@@ -79,6 +86,9 @@ pub async fn open(config: &Config) -> anyhow::Result<(Engine, Arc<Registry>)> {
                     .with_context(|| format!("creating {}", dir.path.display()))?;
             }
             let installed = registry.install_file(&wasm, grants).await?;
+            if !verbose {
+                continue;
+            }
             eprintln!(
                 "installed plugin {} {}",
                 installed.plugin.id(),
@@ -110,8 +120,11 @@ pub async fn open(config: &Config) -> anyhow::Result<(Engine, Arc<Registry>)> {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let config = args.config()?;
-    let (engine, registry) = open(&config).await?;
+    let mut config = args.place.config()?;
+    if let Some(l) = &args.listen {
+        config.listen = l.clone();
+    }
+    let (engine, registry) = open(&config, true).await?;
     let workers = engine.start();
     let mail = match &config.smtp {
         Some(smtp) => {

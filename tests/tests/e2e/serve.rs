@@ -119,3 +119,110 @@ fn serve_answers_over_tcp_and_stops_on_sigterm() {
         .unwrap();
     assert!(String::from_utf8_lossy(&list.stdout).contains("admin"));
 }
+
+/// Runs `tocsin <args> --data <data> --plugins <built plugins>`: (success, stdout, stderr).
+fn tocsin(data: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(tocsin_bin())
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .arg("--plugins")
+        .arg(plugins_dir())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn rule_commands_manage_rules_on_a_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = |name: &str, v: Value| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, v.to_string()).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let rule = json!({"id": "urgent", "name": "Urgent tickets", "category": "ticket",
+        "event_type": "ticket-created",
+        "conditions": [{"field": "priority", "op": "equals", "value": "urgent"}],
+        "actions": [{"plugin": "helpdesk", "action": "set-ticket-status", "mode": "digest",
+                     "settings": {"status": "waiting"}}]});
+    let (ok, out, err) = tocsin(&data, &["rule", "add", &file("rule.json", rule.clone())]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "added urgent");
+
+    let mut bad = rule.clone();
+    bad["id"] = json!("bad");
+    bad["actions"][0]["settings"]["status"] = json!("done");
+    let (ok, _, err) = tocsin(&data, &["rule", "add", &file("bad.json", bad)]);
+    assert!(!ok);
+    assert!(err.contains("actions[0].settings.status"), "{err}");
+
+    let (_, out, _) = tocsin(&data, &["rule", "list"]);
+    assert_eq!(
+        out,
+        "urgent\tenabled\tsystem\tticket/ticket-created\tUrgent tickets\n"
+    );
+    let (ok, _, _) = tocsin(&data, &["rule", "disable", "urgent"]);
+    assert!(ok);
+    let (_, out, _) = tocsin(&data, &["rule", "show", "urgent"]);
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["enabled"], false);
+
+    let event = json!({"category": "ticket", "event_type": "ticket-created",
+        "occurred_at": "2026-11-30T10:00:00Z",
+        "items": [{"kind": "ticket", "id": "5", "fields": {"priority": "low"}}]});
+    let (ok, out, err) = tocsin(
+        &data,
+        &[
+            "rule",
+            "explain",
+            "--rule",
+            "urgent",
+            &file("event.json", event),
+        ],
+    );
+    assert!(ok, "{err}");
+    let explained: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(explained[0]["fires"], false);
+    assert_eq!(explained[0]["reason"], "the rule is disabled");
+    assert_eq!(explained[0]["items"][0]["conditions"][0]["passed"], false);
+
+    let export = dir.path().join("export.json");
+    let (ok, _, _) = tocsin(&data, &["rule", "export", export.to_str().unwrap()]);
+    assert!(ok);
+    let (ok, out, _) = tocsin(&data, &["rule", "delete", "urgent"]);
+    assert!(ok, "{out}");
+    let (_, out, _) = tocsin(&data, &["rule", "list"]);
+    assert_eq!(out, "");
+    let (ok, out, err) = tocsin(&data, &["rule", "import", export.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "imported 1 rule(s)");
+    let (_, out, _) = tocsin(&data, &["rule", "show", "urgent"]);
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), shown);
+
+    // Events through `tocsin event send`, then their audit.
+    let (ok, _, _) = tocsin(&data, &["rule", "enable", "urgent"]);
+    assert!(ok);
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(
+        &events,
+        json!({"category": "ticket", "event_type": "ticket-created",
+            "occurred_at": "2026-11-30T10:00:00Z",
+            "items": [{"kind": "ticket", "id": "6", "fields": {"priority": "urgent"}}]})
+        .to_string()
+            + "\n",
+    )
+    .unwrap();
+    let (ok, out, err) = tocsin(&data, &["event", "send", events.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("acked "), "{out}");
+    let (ok, out, _) = tocsin(&data, &["audit", "--rule", "urgent"]);
+    assert!(ok);
+    let first: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(first["rule"], "urgent", "{out}");
+}
