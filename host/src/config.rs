@@ -86,6 +86,40 @@ impl Config {
     }
 }
 
+/// Grants an admin changed through the API (tree `grants`, id → grants);
+/// they win over the file's at start.
+pub fn stored_grants(store: &crate::store::Store) -> anyhow::Result<BTreeMap<String, Grants>> {
+    let tree = store.tree("grants")?;
+    let mut out = BTreeMap::new();
+    for kv in tree.iter() {
+        let (k, v) = kv?;
+        out.insert(
+            String::from_utf8_lossy(&k).into_owned(),
+            serde_json::from_slice(&v).context("reading stored grants")?,
+        );
+    }
+    Ok(out)
+}
+
+/// Keeps a plugin's grants for the next start (or forgets them with `None`).
+pub fn store_grants(
+    store: &crate::store::Store,
+    plugin: &str,
+    grants: Option<&Grants>,
+) -> anyhow::Result<()> {
+    let tree = store.tree("grants")?;
+    match grants {
+        Some(g) => {
+            tree.insert(plugin, serde_json::to_vec(g)?)?;
+        }
+        None => {
+            tree.remove(plugin)?;
+        }
+    }
+    tree.flush()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -95,6 +95,17 @@ impl Api {
                 }
                 ok(json!({"replayed": self.engine.replay(job).await?}))
             }
+            Op::ListProfiles => self.list_profiles(&call),
+            Op::PutProfile => self.put_profile(&call),
+            Op::DeleteProfile => self.delete_profile(&call),
+            Op::ListCanned => self.list_canned(),
+            Op::PutCanned => self.put_canned(&call),
+            Op::DeleteCanned => self.delete_canned(&call),
+            Op::GetCalendars => self.get_calendars(),
+            Op::PutCalendars => self.put_calendars(&call),
+            Op::ReloadPlugin => self.reload_plugin(&call).await,
+            Op::RemovePlugin => self.remove_plugin(&call),
+            Op::SetGrants => self.set_grants(&call),
             Op::ListTokens => ok(json!({"tokens": self.tokens.list()?})),
             Op::CreateToken => {
                 #[derive(Deserialize)]
@@ -413,7 +424,7 @@ fn may_see(who: &Principal, rule: &Rule) -> bool {
 }
 
 /// Parses an already-read JSON value, naming the bad field.
-fn parse_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+pub(super) fn parse_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
         let path = e.path().to_string();
         ApiError::invalid(

@@ -4,12 +4,13 @@
 //! - [`routes`]: the route table and who may call each route.
 //! - [`auth`]: bearer tokens (kept hashed) and roles.
 //! - [`error`]: `{"error": {"code", "message", "path"}}` answers.
-//! - `handlers`: one function per route, over the library.
+//! - `handlers`, `desk`: one function per route, over the library.
 //! - [`openapi`]: the OpenAPI 3 document, generated from the route table.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`server`]: connections, body limits, timeouts, graceful shutdown.
 
 pub mod auth;
+mod desk;
 pub mod error;
 mod handlers;
 pub mod metrics;
@@ -70,6 +71,8 @@ pub struct Api {
     tokens: Tokens,
     metrics: metrics::Metrics,
     config: ApiConfig,
+    /// Where `POST /v1/plugins/{id}/reload` reads `<id>.wasm` from.
+    plugins_dir: Option<std::path::PathBuf>,
 }
 
 /// One request as the handlers see it.
@@ -102,7 +105,14 @@ impl Api {
             registry,
             metrics: metrics::Metrics::new(),
             config,
+            plugins_dir: None,
         })
+    }
+
+    /// Sets the folder plugins are reloaded from.
+    pub fn with_plugins_dir(mut self, dir: std::path::PathBuf) -> Api {
+        self.plugins_dir = Some(dir);
+        self
     }
 
     /// The token store (for `tocsin token create`).

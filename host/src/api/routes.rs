@@ -64,6 +64,28 @@ pub enum Op {
     ListDeadLetters,
     /// Replay a dead-lettered job.
     ReplayDeadLetter,
+    /// Notification profiles (admins: all or ?agent=; agents: their own).
+    ListProfiles,
+    /// Create or replace a profile.
+    PutProfile,
+    /// Delete a profile.
+    DeleteProfile,
+    /// Canned replies.
+    ListCanned,
+    /// Create or replace a canned reply.
+    PutCanned,
+    /// Delete a canned reply.
+    DeleteCanned,
+    /// The stored calendars.
+    GetCalendars,
+    /// Replace the calendars.
+    PutCalendars,
+    /// Reload a plugin from the plugins folder.
+    ReloadPlugin,
+    /// Remove a plugin.
+    RemovePlugin,
+    /// Replace a plugin's grants.
+    SetGrants,
     /// Tokens (never their secrets).
     ListTokens,
     /// A new token.
@@ -127,6 +149,17 @@ pub static ROUTES: &[Route] = &[
     route("GET", "/v1/commands", Admin, Op::ListCommands, "Help-desk commands waiting to be pulled"),
     route("POST", "/v1/commands/{id}/ack", Admin, Op::AckCommand, "Acknowledge a pulled command"),
     route("GET", "/v1/plugins", Admin, Op::ListPlugins, "Installed plugins: versions, actions, grants"),
+    route("POST", "/v1/plugins/{id}/reload", Admin, Op::ReloadPlugin, "Load the plugin again from the plugins folder; a version that fails leaves the old one serving"),
+    route("DELETE", "/v1/plugins/{id}", Admin, Op::RemovePlugin, "Remove a plugin; answers the rules left out"),
+    route("PUT", "/v1/plugins/{id}/grants", Admin, Op::SetGrants, "Replace a plugin's grants (kept for the next start)"),
+    route("GET", "/v1/profiles", Signed, Op::ListProfiles, "Notification profiles: admins all (or ?agent=), agents their own"),
+    route("PUT", "/v1/profiles/{agent}/{name}", Signed, Op::PutProfile, "Create or replace a notification profile (agents: their own)"),
+    route("DELETE", "/v1/profiles/{agent}/{name}", Signed, Op::DeleteProfile, "Delete a notification profile (agents: their own)"),
+    route("GET", "/v1/canned-replies", Signed, Op::ListCanned, "Canned replies"),
+    route("PUT", "/v1/canned-replies/{id}", Admin, Op::PutCanned, "Create or replace a canned reply; templates must compile"),
+    route("DELETE", "/v1/canned-replies/{id}", Admin, Op::DeleteCanned, "Delete a canned reply"),
+    route("GET", "/v1/calendars", Admin, Op::GetCalendars, "Business hours and holidays per brand and department"),
+    route("PUT", "/v1/calendars", Admin, Op::PutCalendars, "Replace the calendars (checked, then used at once)"),
     route("GET", "/v1/audit", Signed, Op::Audit, "Audit records by ?event=, ?rule=, ?item=, ?plugin=, ?since_ms=, ?until_ms=, ?limit= (agents: ?rule= of their own rule)"),
     route("GET", "/v1/dead-letters", Admin, Op::ListDeadLetters, "Jobs that failed for good"),
     route("POST", "/v1/dead-letters/{job}/replay", Admin, Op::ReplayDeadLetter, "Put a dead-lettered job back in the outbox"),

@@ -68,6 +68,7 @@ pub async fn open(config: &Config, verbose: bool) -> anyhow::Result<(Engine, Arc
     let sink = Arc::new(Sink::new(store.clone())?);
     let runtime = Arc::new(Runtime::new(RuntimeConfig::default(), sink.clone())?);
     let registry = Arc::new(Registry::new(runtime));
+    let stored = crate::config::stored_grants(&store)?;
     if config.plugins.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(&config.plugins)?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -80,7 +81,10 @@ pub async fn open(config: &Config, verbose: bool) -> anyhow::Result<(Engine, Arc
                 .unwrap_or_default()
                 .to_string_lossy()
                 .to_string();
-            let grants = config.grants_for(&id);
+            let grants = match stored.get(&id) {
+                Some(g) => g.clone(),
+                None => config.grants_for(&id),
+            };
             if let Some(dir) = &grants.directory {
                 std::fs::create_dir_all(&dir.path)
                     .with_context(|| format!("creating {}", dir.path.display()))?;
@@ -108,11 +112,15 @@ pub async fn open(config: &Config, verbose: bool) -> anyhow::Result<(Engine, Arc
             .map(|c| ConnectorConfig::new(c.url.clone(), c.secret.clone())),
         ..Default::default()
     };
+    let calendars = match crate::calendars::stored(&store)? {
+        Some(c) => Calendars::compile(&c).map_err(|e| anyhow::anyhow!("stored calendars: {e}"))?,
+        None => Calendars::default(),
+    };
     let engine = Engine::open(
         &store,
         registry.clone(),
         sink,
-        Arc::new(Calendars::default()),
+        Arc::new(calendars),
         Arc::new(SystemClock),
         engine_config,
     )?;
@@ -143,7 +151,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let api = Arc::new(Api::new(engine, registry, config.api.clone())?);
+    let api = Arc::new(
+        Api::new(engine, registry, config.api.clone())?.with_plugins_dir(config.plugins.clone()),
+    );
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;

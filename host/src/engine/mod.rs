@@ -192,6 +192,15 @@ impl Engine {
         self.inner.sink.store()
     }
 
+    /// Replaces the calendars used for business hours and local times.
+    pub fn set_calendars(&self, calendars: Arc<Calendars>) {
+        self.inner
+            .matcher
+            .write()
+            .expect("matcher lock")
+            .set_calendars(calendars);
+    }
+
     /// The installed plugins the engine's rules are checked against.
     pub fn registry(&self) -> &Arc<Registry> {
         &self.inner.registry

@@ -67,7 +67,11 @@ async fn setup(config: ApiConfig) -> Setup {
     engine.run_due().await;
     assert_eq!(engine.dead_letters().unwrap().len(), 1);
     let registry = engine_registry(&engine);
-    let api = Arc::new(Api::new(engine, registry, config).unwrap());
+    let api = Arc::new(
+        Api::new(engine, registry, config)
+            .unwrap()
+            .with_plugins_dir(tocsin_tests::plugins_dir()),
+    );
     let admin = api.tokens().create(Role::Admin, None).unwrap().1;
     let ana = api.tokens().create(Role::Agent, Some("ana")).unwrap().1;
     let bob = api.tokens().create(Role::Agent, Some("bob")).unwrap().1;
@@ -188,6 +192,17 @@ async fn request_for(s: &Setup, r: &Row, who: &str) -> (String, Option<Value>) {
             "event_type": "ticket-created", "occurred_at": "2026-11-30T10:00:00Z",
             "items": [{"kind": "ticket", "id": "3", "fields": {"priority": "urgent"}}]}})),
         ("POST", "/v1/tokens") => Some(json!({"role": "agent", "agent": "carl"})),
+        ("PUT", "/v1/plugins/helpdesk/grants") => Some(json!({"helpdesk": ["*"]})),
+        ("PUT", "/v1/profiles/ana/{who}") => {
+            Some(json!({"emails": ["ana@example.com"], "email_on": true}))
+        }
+        ("PUT", "/v1/canned-replies/thanks-{who}") => {
+            Some(json!({"title": "Thanks", "body": "Thanks, ticket {{ item.id }}"}))
+        }
+        ("PUT", "/v1/calendars") => {
+            let (_, current) = call(&s.api, Some(&s.admin), "GET", "/v1/calendars", None).await;
+            Some(current)
+        }
         _ => None,
     };
     (path, body)
@@ -225,6 +240,25 @@ async fn every_route_answers_each_role_as_the_matrix_says() {
             "/v1/dead-letters/{job}/replay",
             [200, 403, 403, 401],
         ),
+        row("GET", "/v1/profiles", [200, 200, 200, 401]),
+        row("PUT", "/v1/profiles/ana/{who}", [200, 200, 403, 401]),
+        row("DELETE", "/v1/profiles/ana/{who}", [200, 200, 403, 401]),
+        row("GET", "/v1/canned-replies", [200, 200, 200, 401]),
+        row(
+            "PUT",
+            "/v1/canned-replies/thanks-{who}",
+            [200, 403, 403, 401],
+        ),
+        row(
+            "DELETE",
+            "/v1/canned-replies/thanks-{who}",
+            [200, 403, 403, 401],
+        ),
+        row("GET", "/v1/calendars", [200, 403, 403, 401]),
+        row("PUT", "/v1/calendars", [200, 403, 403, 401]),
+        row("POST", "/v1/plugins/helpdesk/reload", [200, 403, 403, 401]),
+        row("PUT", "/v1/plugins/helpdesk/grants", [200, 403, 403, 401]),
+        row("DELETE", "/v1/plugins/misbehave", [200, 403, 403, 401]),
         row("GET", "/v1/tokens", [200, 403, 403, 401]),
         row("POST", "/v1/tokens", [201, 403, 403, 401]),
         row("DELETE", "/v1/tokens/{carl}", [200, 403, 403, 401]),
@@ -540,4 +574,132 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
         (status, answer["error"]["code"].as_str()),
         (404, Some("no_route"))
     );
+}
+
+#[tokio::test]
+async fn profiles_canned_replies_calendars_and_plugins_through_the_api() {
+    let s = setup(ApiConfig::default()).await;
+    let admin = Some(s.admin.as_str());
+    // Profiles: an agent keeps their own; errors name the field.
+    let (status, p) = call(
+        &s.api,
+        Some(&s.ana),
+        "PUT",
+        "/v1/profiles/ana/phone",
+        Some(json!({"sms": ["5551234@sms.example.net"], "sms_on": true, "default": true})),
+    )
+    .await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["default"], true);
+    let (status, e) = call(
+        &s.api,
+        Some(&s.ana),
+        "PUT",
+        "/v1/profiles/ana/bad",
+        Some(json!({"emails": ["not an address"]})),
+    )
+    .await;
+    assert_eq!(
+        (status, e["error"]["path"].as_str()),
+        (400, Some("emails[0]")),
+        "{e}"
+    );
+    let (_, bobs) = call(&s.api, Some(&s.bob), "GET", "/v1/profiles", None).await;
+    assert_eq!(bobs["profiles"], json!([]));
+    let (_, all) = call(&s.api, admin, "GET", "/v1/profiles?agent=ana", None).await;
+    assert_eq!(all["profiles"][0]["name"], "phone");
+
+    // Canned replies: templates must compile.
+    let (status, e) = call(
+        &s.api,
+        admin,
+        "PUT",
+        "/v1/canned-replies/broken",
+        Some(json!({"title": "Broken", "body": "Hello {{ item.id "})),
+    )
+    .await;
+    assert_eq!(
+        (status, e["error"]["path"].as_str()),
+        (400, Some("body")),
+        "{e}"
+    );
+    let (status, _) = call(
+        &s.api,
+        admin,
+        "PUT",
+        "/v1/canned-replies/hello",
+        Some(json!({"title": "Hello", "body": "Hello {{ item.id }}"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, list) = call(&s.api, Some(&s.bob), "GET", "/v1/canned-replies", None).await;
+    assert_eq!(list["canned_replies"][0]["id"], "hello");
+
+    // Calendars: checked, naming the path.
+    let (status, e) = call(
+        &s.api,
+        admin,
+        "PUT",
+        "/v1/calendars",
+        Some(json!({"default": {"time-zone": "Mars/Olympus"}})),
+    )
+    .await;
+    assert_eq!(status, 400, "{e}");
+    assert!(
+        e["error"]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("calendars.default"),
+        "{e}"
+    );
+
+    // Grants: checked, kept, shown in the plugin list.
+    let (status, e) = call(
+        &s.api,
+        admin,
+        "PUT",
+        "/v1/plugins/helpdesk/grants",
+        Some(json!({"memory-mib": 0})),
+    )
+    .await;
+    assert_eq!(
+        (status, e["error"]["path"].as_str()),
+        (400, Some("grants.memory-mib")),
+        "{e}"
+    );
+    let (status, _) = call(
+        &s.api,
+        admin,
+        "PUT",
+        "/v1/plugins/helpdesk/grants",
+        Some(json!({"helpdesk": ["set-status"], "memory-mib": 32})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, plugins) = call(&s.api, admin, "GET", "/v1/plugins", None).await;
+    let helpdesk = plugins["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "helpdesk")
+        .unwrap();
+    assert_eq!(helpdesk["grants"]["memory-mib"], 32);
+    let stored = tocsin::config::stored_grants(s.api.engine().store()).unwrap();
+    assert_eq!(stored["helpdesk"].helpdesk, ["set-status"]);
+
+    // Removing a plugin reports the rules that no longer load.
+    let (status, removed) = call(&s.api, admin, "DELETE", "/v1/plugins/helpdesk", None).await;
+    assert_eq!(status, 200);
+    let left_out: Vec<&str> = removed["rules_left_out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        left_out.contains(&"sys") && left_out.contains(&"ana-rule"),
+        "{removed}"
+    );
+    let (status, _) = call(&s.api, admin, "POST", "/v1/plugins/helpdesk/reload", None).await;
+    assert_eq!(status, 404);
 }
