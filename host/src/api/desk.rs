@@ -187,12 +187,16 @@ impl Api {
                 "no plugin `{id}` is installed"
             )));
         };
-        let Some(dir) = &self.plugins_dir else {
-            return Err(ApiError::conflict(
-                "this server has no plugins folder to reload from",
-            ));
-        };
-        let wasm = dir.join(format!("{id}.wasm"));
+        let wasm = [&self.installed_dir, &self.plugins_dir]
+            .into_iter()
+            .flatten()
+            .map(|dir| dir.join(format!("{id}.wasm")))
+            .find(|p| p.exists())
+            .ok_or_else(|| {
+                ApiError::conflict(format!(
+                    "no {id}.wasm in the installed or built-in plugins folders to reload from"
+                ))
+            })?;
         let grants = (*current.grants).clone();
         let installed = self
             .registry
@@ -239,5 +243,60 @@ impl Api {
         let installed = self.registry.set_grants(id, grants.clone())?;
         crate::config::store_grants(self.engine.store(), id, Some(&grants))?;
         ok(json!({"plugin": id, "grants": *installed.grants}))
+    }
+}
+
+impl Api {
+    /// `POST /v1/plugins`: `{"manifest": "<plugin.toml text>", "component":
+    /// "<base64 of the .wasm>", "grants": {...}}`. The component is checked
+    /// (a component of a supported world, importing only what the manifest
+    /// asks, `describe` agreeing with it) before it replaces anything; then it
+    /// is kept in the installed folder so it loads again at the next start.
+    pub(super) async fn install_plugin(&self, call: &Call) -> Answer {
+        use base64::Engine as _;
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Upload {
+            manifest: String,
+            component: String,
+            #[serde(default)]
+            grants: Option<Grants>,
+        }
+        let upload: Upload = parse(&call.body)?;
+        let manifest = crate::plugins::Manifest::parse(&upload.manifest)
+            .map_err(|e| ApiError::invalid("manifest", e.to_string()))?;
+        let wasm = base64::engine::general_purpose::STANDARD
+            .decode(upload.component.trim())
+            .map_err(|e| ApiError::invalid("component", format!("is not base64: {e}")))?;
+        let Some(dir) = &self.installed_dir else {
+            return Err(ApiError::conflict(
+                "this server has no folder to keep installed plugins in",
+            ));
+        };
+        let id = manifest.id.clone();
+        let grants = match upload.grants {
+            Some(g) => g,
+            None => self
+                .registry
+                .get(&id)
+                .map(|i| (*i.grants).clone())
+                .unwrap_or_default(),
+        };
+        let installed = self
+            .registry
+            .install(manifest, &wasm, grants.clone())
+            .await
+            .map_err(|e| ApiError::invalid("component", format!("{e:#}")))?;
+        std::fs::create_dir_all(dir).map_err(ApiError::internal)?;
+        std::fs::write(dir.join(format!("{id}.wasm")), &wasm).map_err(ApiError::internal)?;
+        std::fs::write(dir.join(format!("{id}.toml")), &upload.manifest)
+            .map_err(ApiError::internal)?;
+        crate::config::store_grants(self.engine.store(), &id, Some(&grants))?;
+        self.engine.reload_rules()?;
+        Ok(json_response(
+            StatusCode::CREATED,
+            &json!({"plugin": id, "version": installed.plugin.info.version,
+                    "actions": installed.plugin.info.actions.iter().map(|a| a.id.clone()).collect::<Vec<_>>()}),
+        ))
     }
 }

@@ -103,6 +103,7 @@ impl Api {
             Op::DeleteCanned => self.delete_canned(&call),
             Op::GetCalendars => self.get_calendars(),
             Op::PutCalendars => self.put_calendars(&call),
+            Op::InstallPlugin => self.install_plugin(&call).await,
             Op::ReloadPlugin => self.reload_plugin(&call).await,
             Op::RemovePlugin => self.remove_plugin(&call),
             Op::SetGrants => self.set_grants(&call),

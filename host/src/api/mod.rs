@@ -73,6 +73,8 @@ pub struct Api {
     config: ApiConfig,
     /// Where `POST /v1/plugins/{id}/reload` reads `<id>.wasm` from.
     plugins_dir: Option<std::path::PathBuf>,
+    /// Where installed plugins are kept (read first on reload).
+    installed_dir: Option<std::path::PathBuf>,
 }
 
 /// One request as the handlers see it.
@@ -106,7 +108,14 @@ impl Api {
             metrics: metrics::Metrics::new(),
             config,
             plugins_dir: None,
+            installed_dir: None,
         })
+    }
+
+    /// Sets the folder where installed plugins are kept.
+    pub fn with_installed_dir(mut self, dir: std::path::PathBuf) -> Api {
+        self.installed_dir = Some(dir);
+        self
     }
 
     /// Sets the folder plugins are reloaded from.

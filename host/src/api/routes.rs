@@ -80,6 +80,8 @@ pub enum Op {
     GetCalendars,
     /// Replace the calendars.
     PutCalendars,
+    /// Install a plugin from an upload.
+    InstallPlugin,
     /// Reload a plugin from the plugins folder.
     ReloadPlugin,
     /// Remove a plugin.
@@ -149,6 +151,7 @@ pub static ROUTES: &[Route] = &[
     route("GET", "/v1/commands", Admin, Op::ListCommands, "Help-desk commands waiting to be pulled"),
     route("POST", "/v1/commands/{id}/ack", Admin, Op::AckCommand, "Acknowledge a pulled command"),
     route("GET", "/v1/plugins", Admin, Op::ListPlugins, "Installed plugins: versions, actions, grants"),
+    route("POST", "/v1/plugins", Admin, Op::InstallPlugin, "Install a plugin: {\"manifest\": toml text, \"component\": base64, \"grants\": optional}; checked before it replaces anything"),
     route("POST", "/v1/plugins/{id}/reload", Admin, Op::ReloadPlugin, "Load the plugin again from the plugins folder; a version that fails leaves the old one serving"),
     route("DELETE", "/v1/plugins/{id}", Admin, Op::RemovePlugin, "Remove a plugin; answers the rules left out"),
     route("PUT", "/v1/plugins/{id}/grants", Admin, Op::SetGrants, "Replace a plugin's grants (kept for the next start)"),

@@ -61,6 +61,11 @@ pub fn open_store(data: &std::path::Path) -> anyhow::Result<Store> {
     Store::open(&data.join("db"))
 }
 
+/// Where `tocsin plugin install` and `POST /v1/plugins` keep components.
+pub fn installed_dir(data: &std::path::Path) -> PathBuf {
+    data.join("plugins")
+}
+
 /// Opens the engine of a configuration with its plugins installed; with
 /// `verbose`, each installed plugin is named on stderr.
 pub async fn open(config: &Config, verbose: bool) -> anyhow::Result<(Engine, Arc<Registry>)> {
@@ -69,8 +74,19 @@ pub async fn open(config: &Config, verbose: bool) -> anyhow::Result<(Engine, Arc
     let runtime = Arc::new(Runtime::new(RuntimeConfig::default(), sink.clone())?);
     let registry = Arc::new(Registry::new(runtime));
     let stored = crate::config::stored_grants(&store)?;
-    if config.plugins.is_dir() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&config.plugins)?
+    if !config.plugins.is_dir() {
+        eprintln!(
+            "warning: no plugins folder at {}; rules using its plugins will not load",
+            config.plugins.display()
+        );
+    }
+    // The built-in folder first, then what admins installed into the data
+    // directory (an installed plugin replaces a built-in of the same id).
+    for folder in [config.plugins.clone(), installed_dir(&config.data)] {
+        if !folder.is_dir() {
+            continue;
+        }
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
             .collect();
@@ -90,20 +106,15 @@ pub async fn open(config: &Config, verbose: bool) -> anyhow::Result<(Engine, Arc
                     .with_context(|| format!("creating {}", dir.path.display()))?;
             }
             let installed = registry.install_file(&wasm, grants).await?;
-            if !verbose {
-                continue;
+            if verbose {
+                eprintln!(
+                    "installed plugin {} {} from {}",
+                    installed.plugin.id(),
+                    installed.plugin.info.version,
+                    folder.display()
+                );
             }
-            eprintln!(
-                "installed plugin {} {}",
-                installed.plugin.id(),
-                installed.plugin.info.version
-            );
         }
-    } else {
-        eprintln!(
-            "warning: no plugins folder at {}; rules using plugins will not load",
-            config.plugins.display()
-        );
     }
     let engine_config = EngineConfig {
         connector: config
@@ -152,7 +163,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let api = Arc::new(
-        Api::new(engine, registry, config.api.clone())?.with_plugins_dir(config.plugins.clone()),
+        Api::new(engine, registry, config.api.clone())?
+            .with_plugins_dir(config.plugins.clone())
+            .with_installed_dir(installed_dir(&config.data)),
     );
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await

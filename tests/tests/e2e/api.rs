@@ -32,6 +32,23 @@ fn ana_rule(id: &str) -> Value {
            "actions": [helpdesk("set-ticket-priority", json!({"priority": "high"}))]})
 }
 
+/// The body of `POST /v1/plugins` for a test guest, optionally under
+/// another manifest.
+fn upload(guest: &str, manifest_of: Option<&str>) -> Value {
+    use base64::Engine as _;
+    let dir = tocsin_tests::guests_dir();
+    let wasm = std::fs::read(dir.join(format!("{guest}.wasm"))).unwrap();
+    let manifest = match manifest_of {
+        Some(other) => {
+            std::fs::read_to_string(tocsin_tests::plugins_dir().join(format!("{other}.toml")))
+                .unwrap()
+        }
+        None => std::fs::read_to_string(dir.join(format!("{guest}.toml"))).unwrap(),
+    };
+    json!({"manifest": manifest,
+           "component": base64::engine::general_purpose::STANDARD.encode(wasm)})
+}
+
 async fn setup(config: ApiConfig) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let mut rules = vec![
@@ -70,7 +87,8 @@ async fn setup(config: ApiConfig) -> Setup {
     let api = Arc::new(
         Api::new(engine, registry, config)
             .unwrap()
-            .with_plugins_dir(tocsin_tests::plugins_dir()),
+            .with_plugins_dir(tocsin_tests::plugins_dir())
+            .with_installed_dir(dir.path().join("installed")),
     );
     let admin = api.tokens().create(Role::Admin, None).unwrap().1;
     let ana = api.tokens().create(Role::Agent, Some("ana")).unwrap().1;
@@ -193,6 +211,7 @@ async fn request_for(s: &Setup, r: &Row, who: &str) -> (String, Option<Value>) {
             "items": [{"kind": "ticket", "id": "3", "fields": {"priority": "urgent"}}]}})),
         ("POST", "/v1/tokens") => Some(json!({"role": "agent", "agent": "carl"})),
         ("PUT", "/v1/plugins/helpdesk/grants") => Some(json!({"helpdesk": ["*"]})),
+        ("POST", "/v1/plugins") => Some(upload("echo-provider", None)),
         ("PUT", "/v1/profiles/ana/{who}") => {
             Some(json!({"emails": ["ana@example.com"], "email_on": true}))
         }
@@ -256,6 +275,7 @@ async fn every_route_answers_each_role_as_the_matrix_says() {
         ),
         row("GET", "/v1/calendars", [200, 403, 403, 401]),
         row("PUT", "/v1/calendars", [200, 403, 403, 401]),
+        row("POST", "/v1/plugins", [201, 403, 403, 401]),
         row("POST", "/v1/plugins/helpdesk/reload", [200, 403, 403, 401]),
         row("PUT", "/v1/plugins/helpdesk/grants", [200, 403, 403, 401]),
         row("DELETE", "/v1/plugins/misbehave", [200, 403, 403, 401]),
@@ -702,4 +722,63 @@ async fn profiles_canned_replies_calendars_and_plugins_through_the_api() {
     );
     let (status, _) = call(&s.api, admin, "POST", "/v1/plugins/helpdesk/reload", None).await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn an_uploaded_plugin_is_checked_kept_and_a_bad_one_changes_nothing() {
+    let s = setup(ApiConfig::default()).await;
+    let admin = Some(s.admin.as_str());
+    let (status, e) = call(
+        &s.api,
+        admin,
+        "POST",
+        "/v1/plugins",
+        Some(json!({"manifest": "id = \"x\"", "component": "not base64!"})),
+    )
+    .await;
+    assert_eq!(status, 400, "{e}");
+    // The echo provider under helpdesk's manifest: refused, helpdesk keeps serving.
+    let (status, e) = call(
+        &s.api,
+        admin,
+        "POST",
+        "/v1/plugins",
+        Some(upload("echo-provider", Some("helpdesk"))),
+    )
+    .await;
+    assert_eq!(
+        (status, e["error"]["path"].as_str()),
+        (400, Some("component")),
+        "{e}"
+    );
+    let (_, plugins) = call(&s.api, admin, "GET", "/v1/plugins", None).await;
+    let helpdesk = plugins["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "helpdesk")
+        .unwrap();
+    assert_eq!(helpdesk["world"], "action-plugin");
+    assert!(helpdesk["actions"].as_array().unwrap().len() > 20);
+    // A good upload is installed and kept in the installed folder.
+    let (status, ok) = call(
+        &s.api,
+        admin,
+        "POST",
+        "/v1/plugins",
+        Some(upload("billing-provider", None)),
+    )
+    .await;
+    assert_eq!(status, 201, "{ok}");
+    assert_eq!(ok["plugin"], "billing-provider");
+    assert!(s
+        ._dir
+        .path()
+        .join("installed/billing-provider.wasm")
+        .exists());
+    assert!(s
+        ._dir
+        .path()
+        .join("installed/billing-provider.toml")
+        .exists());
 }

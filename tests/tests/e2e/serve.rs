@@ -226,3 +226,81 @@ fn rule_commands_manage_rules_on_a_data_directory() {
     let first: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     assert_eq!(first["rule"], "urgent", "{out}");
 }
+
+#[test]
+fn plugin_commands_install_list_grant_and_remove() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let guest = tocsin_tests::guests_dir().join("billing-provider.wasm");
+    let run = |args: &[&str]| {
+        let out = Command::new(tocsin_bin())
+            .args(args)
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = run(&["plugin", "install", guest.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("billing-provider 0.1.0 (external-provider"),
+        "{out}"
+    );
+    assert!(data.join("plugins/billing-provider.wasm").exists());
+
+    let grants = dir.path().join("grants.toml");
+    std::fs::write(
+        &grants,
+        "memory-mib = 16\nhttp = [\"billing.example.com\"]\n",
+    )
+    .unwrap();
+    let (ok, _, err) = run(&[
+        "plugin",
+        "grant",
+        "billing-provider",
+        grants.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    std::fs::write(&grants, "memory-mib = 0\n").unwrap();
+    let (ok, _, err) = run(&[
+        "plugin",
+        "grant",
+        "billing-provider",
+        grants.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("grants.memory-mib"), "{err}");
+
+    let list = |data: &std::path::Path| {
+        let out = Command::new(tocsin_bin())
+            .args(["plugin", "list", "--data"])
+            .arg(data)
+            .arg("--plugins")
+            .arg(plugins_dir())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let listed = list(&data);
+    let line = listed
+        .lines()
+        .find(|l| l.starts_with("billing-provider\t"))
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert!(line.contains("\"memory-mib\":16"), "{line}");
+    assert!(
+        listed.lines().any(|l| l.starts_with("helpdesk\t")),
+        "{listed}"
+    );
+
+    let (ok, _, err) = run(&["plugin", "remove", "helpdesk"]);
+    assert!(!ok);
+    assert!(err.contains("built-in plugins cannot be removed"), "{err}");
+    let (ok, out, _) = run(&["plugin", "remove", "billing-provider"]);
+    assert!(ok, "{out}");
+    assert!(!list(&data).contains("billing-provider"));
+}
