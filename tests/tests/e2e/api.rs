@@ -782,3 +782,63 @@ async fn an_uploaded_plugin_is_checked_kept_and_a_bad_one_changes_nothing() {
         .join("installed/billing-provider.toml")
         .exists());
 }
+
+/// Over TCP: a request whose body is still arriving when shutdown starts is
+/// answered; a request slower than the timeout gets 503; then `serve` returns.
+#[tokio::test]
+async fn shutdown_finishes_requests_in_flight_and_slow_requests_time_out() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = setup(ApiConfig {
+        request_timeout_ms: 1_000,
+        ..ApiConfig::default()
+    })
+    .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(tocsin::api::server::serve(s.api.clone(), listener, async {
+        let _ = stopped.await;
+    }));
+    let head = |len: usize, token: &str| {
+        format!(
+            "POST /v1/tokens HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n\
+             Content-Length: {len}\r\nConnection: close\r\n\r\n"
+        )
+    };
+    let body = r#"{"role": "agent", "agent": "dora"}"#;
+
+    // Too slow: half a body, then nothing for longer than the timeout.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(head(body.len(), &s.admin).as_bytes())
+        .await
+        .unwrap();
+    slow.write_all(&body.as_bytes()[..10]).await.unwrap();
+    let mut answer = String::new();
+    slow.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("\"timeout\""), "{answer}");
+
+    // In flight when shutdown starts: still answered.
+    let mut late = tokio::net::TcpStream::connect(addr).await.unwrap();
+    late.write_all(head(body.len(), &s.admin).as_bytes())
+        .await
+        .unwrap();
+    late.write_all(&body.as_bytes()[..10]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    stop.send(()).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    late.write_all(&body.as_bytes()[10..]).await.unwrap();
+    let mut answer = String::new();
+    late.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    server.await.unwrap().unwrap();
+    // New connections are refused once it has stopped.
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    assert!(s
+        .api
+        .tokens()
+        .list()
+        .unwrap()
+        .iter()
+        .any(|t| t.agent.as_deref() == Some("dora")));
+}
