@@ -22,7 +22,7 @@ pub const MINUTE: i64 = 60_000;
 
 /// Opens an engine on `dir` with the misbehave guest installed (allowed to
 /// submit set-status commands), the built-in helpdesk plugin (every command),
-/// the email plugin (mail), the notify plugin (mail and profiles), web-call
+/// the email plugin (mail), the profile-alerts plugin (mail and profiles), web-call
 /// (HTTP to 127.0.0.1), the
 /// providers plugin (allowed to call `billing-provider` and the uninstalled
 /// `nope`, but not the installed `echo-provider`) and `rules` stored (when
@@ -100,7 +100,10 @@ pub async fn open(
         ..Default::default()
     };
     registry
-        .install_file(&plugins_dir().join("notify.wasm"), mail_and_profiles)
+        .install_file(
+            &plugins_dir().join("profile-alerts.wasm"),
+            mail_and_profiles,
+        )
         .await
         .unwrap();
     let loopback = Grants {

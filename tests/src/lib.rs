@@ -99,7 +99,10 @@ impl Outbound for Recorder {
 pub fn runtime() -> Arc<Runtime> {
     Arc::new(
         Runtime::new(
-            RuntimeConfig { max_instances: 16 },
+            RuntimeConfig {
+                max_instances: 16,
+                ..Default::default()
+            },
             Arc::new(Recorder::default()),
         )
         .expect("runtime"),

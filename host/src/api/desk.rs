@@ -203,11 +203,13 @@ impl Api {
             .install_file(&wasm, grants)
             .await
             .map_err(|e| {
+                self.registry.record_error(id, Some(format!("{e:#}")));
                 ApiError::invalid(
                     "",
                     format!("the new version was refused; the old one keeps serving: {e:#}"),
                 )
             })?;
+        self.registry.record_error(id, None);
         self.engine.reload_rules()?;
         ok(json!({
             "plugin": id, "version": installed.plugin.info.version,

@@ -377,6 +377,7 @@ impl Api {
                         "modes": a.modes.iter().map(|m| m.name()).collect::<Vec<_>>(),
                     })).collect::<Vec<_>>(),
                     "grants": *i.grants,
+                    "last_error": self.registry.last_error(p.id()),
                 })
             })
             .collect();

@@ -42,7 +42,7 @@ pub struct ApiConfig {
     /// Whether agents may create rules of their own ("My Events"). Default true.
     pub agents_may_create_rules: bool,
     /// Plugins agents' rules may use (ids; `*` for all). Default: the
-    /// built-in `email`, `notify` and `helpdesk`.
+    /// built-in `email`, `profile-alerts` and `helpdesk`.
     pub agent_plugins: Vec<String>,
 }
 
@@ -52,7 +52,7 @@ impl Default for ApiConfig {
             max_body_bytes: 1024 * 1024,
             request_timeout_ms: 30_000,
             agents_may_create_rules: true,
-            agent_plugins: vec!["email".into(), "notify".into(), "helpdesk".into()],
+            agent_plugins: vec!["email".into(), "profile-alerts".into(), "helpdesk".into()],
         }
     }
 }

@@ -71,7 +71,13 @@ pub fn installed_dir(data: &std::path::Path) -> PathBuf {
 pub async fn open(config: &Config, verbose: bool) -> anyhow::Result<(Engine, Arc<Registry>)> {
     let store = open_store(&config.data)?;
     let sink = Arc::new(Sink::new(store.clone())?);
-    let runtime = Arc::new(Runtime::new(RuntimeConfig::default(), sink.clone())?);
+    let runtime = Arc::new(Runtime::new(
+        RuntimeConfig {
+            cache_dir: Some(config.data.join("compiled")),
+            ..Default::default()
+        },
+        sink.clone(),
+    )?);
     let registry = Arc::new(Registry::new(runtime));
     let stored = crate::config::stored_grants(&store)?;
     if !config.plugins.is_dir() {
@@ -145,6 +151,30 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let (engine, registry) = open(&config, true).await?;
     let workers = engine.start();
+    // Hot reload: a changed component or manifest in either folder is loaded
+    // again; the rules are checked again against what is then installed.
+    let stored = crate::config::stored_grants(engine.store())?;
+    let grants_config = config.clone();
+    let rules_engine = engine.clone();
+    let _watch = crate::plugins::watch::watch(
+        registry.clone(),
+        vec![config.plugins.clone(), installed_dir(&config.data)],
+        Arc::new(move |id: &str| match stored.get(id) {
+            Some(g) => g.clone(),
+            None => grants_config.grants_for(id),
+        }),
+        Arc::new(move |id: &str, outcome: &Result<String, String>| {
+            match outcome {
+                Ok(version) => eprintln!("reloaded plugin {id} {version}"),
+                Err(why) => {
+                    eprintln!("reloading plugin {id} failed, the old version keeps serving: {why}")
+                }
+            }
+            if let Err(e) = rules_engine.reload_rules() {
+                tracing::warn!("checking the rules after a reload: {e:#}");
+            }
+        }),
+    )?;
     let mail = match &config.smtp {
         Some(smtp) => {
             let outbox = crate::mail::Outbox::new(engine.store().clone(), smtp.clone())?;

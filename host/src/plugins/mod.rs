@@ -7,6 +7,7 @@
 //!   a deadline and a memory cap.
 //! - [`registry`]: the installed plugins by id, with their grants.
 //! - `state`: the per-invocation store and the host side of the imports.
+//! - [`watch`]: hot reload of changed components.
 //!
 //! **Invariant:** a plugin sees only what its grants allow: no directory, no
 //! outbound HTTP, no mail, no help-desk command and no notification profile
@@ -19,6 +20,7 @@ pub mod manifest;
 pub mod registry;
 pub mod runtime;
 mod state;
+pub mod watch;
 
 pub use error::{InvokeError, LoadError};
 pub use grants::{Access, DirectoryGrant, Grants};

@@ -21,13 +21,18 @@ pub struct Installed {
 /// external providers up in it for the `providers` import.
 pub struct Registry {
     runtime: Arc<Runtime>,
+    /// Why the last load of a plugin failed, by id (cleared by a good load).
+    errors: RwLock<BTreeMap<String, String>>,
 }
 
 impl Registry {
     /// A registry over a runtime (empty unless another registry over the
     /// same runtime installed plugins).
     pub fn new(runtime: Arc<Runtime>) -> Registry {
-        Registry { runtime }
+        Registry {
+            runtime,
+            errors: RwLock::new(BTreeMap::new()),
+        }
     }
 
     fn plugins(&self) -> &RwLock<BTreeMap<String, Installed>> {
@@ -76,6 +81,29 @@ impl Registry {
         let wasm =
             std::fs::read(wasm_path).with_context(|| format!("reading {}", wasm_path.display()))?;
         self.install(manifest, &wasm, grants).await
+    }
+
+    /// Why the last attempt to load this plugin failed, if it did (the
+    /// version serving is the one before).
+    pub fn last_error(&self, id: &str) -> Option<String> {
+        self.errors
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// Records (or clears) why loading a plugin failed.
+    pub fn record_error(&self, id: &str, error: Option<String>) {
+        let mut errors = self.errors.write().unwrap_or_else(|p| p.into_inner());
+        match error {
+            Some(e) => {
+                errors.insert(id.to_string(), e);
+            }
+            None => {
+                errors.remove(id);
+            }
+        }
     }
 
     /// Removes a plugin; invocations already running finish on it. Returns

@@ -19,7 +19,14 @@ fn call(action: &str) -> tocsin::plugins::bindings::Invocation {
 #[tokio::test]
 async fn mail_needs_the_mail_grant() {
     let recorder = Arc::new(Recorder::default());
-    let rt = Runtime::new(RuntimeConfig { max_instances: 8 }, recorder.clone()).unwrap();
+    let rt = Runtime::new(
+        RuntimeConfig {
+            max_instances: 8,
+            ..Default::default()
+        },
+        recorder.clone(),
+    )
+    .unwrap();
     let plugin = load_guest(&rt, "misbehave").await.unwrap();
     let err = rt
         .invoke(&plugin, Default::default(), call("send-mail"))
@@ -46,7 +53,14 @@ async fn mail_needs_the_mail_grant() {
 #[tokio::test]
 async fn commands_need_a_grant_naming_them() {
     let recorder = Arc::new(Recorder::default());
-    let rt = Runtime::new(RuntimeConfig { max_instances: 8 }, recorder.clone()).unwrap();
+    let rt = Runtime::new(
+        RuntimeConfig {
+            max_instances: 8,
+            ..Default::default()
+        },
+        recorder.clone(),
+    )
+    .unwrap();
     let plugin = load_guest(&rt, "misbehave").await.unwrap();
     let other = Arc::new(Grants {
         helpdesk: vec!["transfer".into()],

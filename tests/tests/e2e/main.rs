@@ -16,6 +16,7 @@ mod loading;
 mod log_file;
 mod profiles;
 mod providers;
+mod reload;
 mod rules;
 mod serve;
 mod smtp;

@@ -31,7 +31,7 @@ fn profile(agent: &str, name: &str, emails: &[&str], sms: &[&str]) -> Profile {
 
 /// A notify action with rendered-later templates.
 fn notify(action: &str, mode: &str, settings: Value) -> Value {
-    json!({"plugin": "notify", "action": action, "mode": mode, "settings": settings})
+    json!({"plugin": "profile-alerts", "action": action, "mode": mode, "settings": settings})
 }
 
 /// A system ticket-idle rule running "For User" in `mode`.
@@ -358,11 +358,20 @@ async fn for_user_with_nobody_to_alert_fails_saying_why() {
 #[tokio::test]
 async fn a_system_rule_using_my_profile_is_refused() {
     let recorder = Arc::new(Recorder::default());
-    let rt = Arc::new(Runtime::new(RuntimeConfig { max_instances: 8 }, recorder.clone()).unwrap());
+    let rt = Arc::new(
+        Runtime::new(
+            RuntimeConfig {
+                max_instances: 8,
+                ..Default::default()
+            },
+            recorder.clone(),
+        )
+        .unwrap(),
+    );
     let registry = Registry::new(rt.clone());
     registry
         .install_file(
-            &plugins_dir().join("notify.wasm"),
+            &plugins_dir().join("profile-alerts.wasm"),
             Grants {
                 mail: true,
                 profiles: true,
@@ -389,7 +398,7 @@ async fn a_system_rule_using_my_profile_is_refused() {
     let agent: Rule = serde_json::from_value(owned("sys", "ana", json!([action]))).unwrap();
     validator.check(&agent).unwrap();
 
-    let plugin = load_plugin(&rt, "notify").await.unwrap();
+    let plugin = load_plugin(&rt, "profile-alerts").await.unwrap();
     let grants = Arc::new(Grants {
         mail: true,
         profiles: true,
@@ -426,8 +435,15 @@ async fn profiles_need_the_profiles_grant() {
         .lock()
         .unwrap()
         .push(profile("ana", "work", &["ana@example.com"], &[]));
-    let rt = Runtime::new(RuntimeConfig { max_instances: 8 }, recorder.clone()).unwrap();
-    let plugin = load_plugin(&rt, "notify").await.unwrap();
+    let rt = Runtime::new(
+        RuntimeConfig {
+            max_instances: 8,
+            ..Default::default()
+        },
+        recorder.clone(),
+    )
+    .unwrap();
+    let plugin = load_plugin(&rt, "profile-alerts").await.unwrap();
     let mut inv = invocation(
         "use-my-notification-profile",
         Mode::PerItem,
@@ -445,7 +461,7 @@ async fn profiles_need_the_profiles_grant() {
         .unwrap_err();
     assert!(
         err.to_string()
-            .contains("plugin `notify` has no `profiles` grant"),
+            .contains("plugin `profile-alerts` has no `profiles` grant"),
         "{err}"
     );
     assert!(recorder.mail.lock().unwrap().is_empty());
@@ -459,7 +475,7 @@ async fn profiles_need_the_profiles_grant() {
     assert!(outcome.summary.contains("1 email"), "{}", outcome.summary);
     assert_eq!(*recorder.mail.lock().unwrap(), ["Idle"]);
 
-    let (mut manifest, wasm) = component(&plugins_dir(), "notify");
+    let (mut manifest, wasm) = component(&plugins_dir(), "profile-alerts");
     manifest.capabilities.profiles = false;
     let err = rt.load(manifest, &wasm).await.err().unwrap();
     assert!(

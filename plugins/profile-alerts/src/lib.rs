@@ -257,7 +257,7 @@ struct Notify;
 
 impl Plugin for Notify {
     fn describe() -> PluginInfo {
-        PluginInfo::new("notify", env!("CARGO_PKG_VERSION"))
+        PluginInfo::new("profile-alerts", env!("CARGO_PKG_VERSION"))
             .action(
                 ActionInfo::new("use-my-notification-profile", "Use My Notification Profile")
                     .description(
