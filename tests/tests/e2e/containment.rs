@@ -118,6 +118,7 @@ async fn files_outside_the_granted_directory_are_refused() {
     let rt = runtime();
     let bad = load_guest(&rt, "misbehave").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/etc", dir.path().join("escape")).unwrap();
     let err = rt
         .invoke(&bad, dir_grant(dir.path()), call("read-outside"))
         .await
@@ -128,6 +129,13 @@ async fn files_outside_the_granted_directory_are_refused() {
         text.contains("refused: /etc/passwd:") && !text.contains("BREACH"),
         "{text}"
     );
+    for tried in [
+        "/data/../etc/passwd:",
+        "../etc/passwd:",
+        "/data/escape/passwd:",
+    ] {
+        assert!(text.contains(tried), "{tried} in {text}");
+    }
 
     rt.invoke(&bad, dir_grant(dir.path()), call("write-inside"))
         .await

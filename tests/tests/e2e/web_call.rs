@@ -175,6 +175,28 @@ async fn loopback_without_its_grant_is_refused() {
     assert!(seen.lock().unwrap().is_empty());
 }
 
+/// Cloud metadata, private and loopback addresses, and an unlisted host are
+/// refused before any connection, even with a grant for another host.
+#[tokio::test]
+async fn metadata_private_and_unlisted_hosts_are_refused() {
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/",
+        "http://127.0.0.1:9/",
+        "http://[::1]/",
+        "http://unlisted.example.net/",
+    ] {
+        let refused = call(
+            serde_json::json!({"url": url}),
+            http_grant(&["*.example.com", "hooks.example.com"]),
+        )
+        .await;
+        let (kind, message, _) = failure(refused);
+        assert_eq!(kind, FailureKind::Permanent, "{url}: {message}");
+        assert!(message.contains("is not granted"), "{url}: {message}");
+    }
+}
+
 /// Unknown settings and a bad URL are the admin's to fix, naming the field.
 #[tokio::test]
 async fn bad_settings_name_the_field() {

@@ -139,6 +139,8 @@ fn read_outside() -> Result<Outcome, Failure> {
         "/data/../etc/passwd",
         "/data/../../../etc/hostname",
         "../etc/passwd",
+        // A symlink the test puts in the granted directory, pointing at /etc.
+        "/data/escape/passwd",
     ];
     let mut refusals = Vec::new();
     for path in attempts {
