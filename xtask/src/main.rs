@@ -81,6 +81,11 @@ fn main() -> Result<()> {
                 .current_dir(&root)
                 .env("TOCSIN_PLUGINS_DIR", &built.plugins)
                 .args(["bench", "--package", "tocsin", "--bench", "ingest"]))?;
+            step("invocation benchmark: fresh pooled instance per invocation vs bare wasmtime; load from the compiled cache");
+            run(cargo()
+                .current_dir(&root)
+                .env("TOCSIN_TEST_GUESTS_DIR", &built.test_guests)
+                .args(["bench", "--package", "tocsin", "--bench", "invoke"]))?;
         }
         Task::Test { no_lint } => {
             let built = plugins::build(&root)?;

@@ -1,0 +1,230 @@
+//! Plugin invocations per second, each in a fresh isolated instance from the
+//! pooling allocator, on a 2-worker tokio runtime, beside the floor measured
+//! in the same run: bare wasmtime (same engine settings, WASI only, no grants,
+//! no deadline bookkeeping) instantiating the same component and calling its
+//! `run`. Also the time to load a plugin from the compiled-code cache (a
+//! reload or restart) beside compiling it.
+//!
+//! Needs the `reload-one` test guest (`cargo xtask bench` builds it).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tocsin::plugins::bindings::{action, Event, Invocation, Item, Mode, RuleRef};
+use tocsin::plugins::{Grants, Manifest, Outbound, Runtime, RuntimeConfig};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+const SECONDS: f64 = 3.0;
+const TASKS: usize = 8;
+
+struct Nowhere;
+
+impl Outbound for Nowhere {
+    fn queue_mail(
+        &self,
+        _: &str,
+        _: &str,
+        _: &tocsin::plugins::bindings::mail::Message,
+    ) -> anyhow::Result<String> {
+        anyhow::bail!("no mail in this benchmark")
+    }
+    fn submit_command(
+        &self,
+        _: &str,
+        _: &str,
+        _: &tocsin::plugins::bindings::helpdesk::Command,
+    ) -> anyhow::Result<String> {
+        anyhow::bail!("no commands in this benchmark")
+    }
+    fn profile(
+        &self,
+        _: &str,
+        _: Option<&str>,
+    ) -> anyhow::Result<Option<tocsin::profiles::Profile>> {
+        Ok(None)
+    }
+}
+
+fn guest() -> (Manifest, Vec<u8>) {
+    let dir = std::env::var_os("TOCSIN_TEST_GUESTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-guests"));
+    let manifest = std::fs::read_to_string(dir.join("reload-one.toml"))
+        .expect("the reload-one test guest (run `cargo xtask plugins`)");
+    let wasm = std::fs::read(dir.join("reload-one.wasm")).expect("reload-one.wasm");
+    (Manifest::parse(&manifest).expect("manifest"), wasm)
+}
+
+fn invocation(n: usize) -> Invocation {
+    Invocation {
+        id: format!("bench-{n}"),
+        attempt: 1,
+        rule: RuleRef {
+            id: "r".into(),
+            name: "r".into(),
+            owner: "system".into(),
+        },
+        action: "whoami".into(),
+        action_index: 0,
+        mode: Mode::Digest,
+        settings: "{}".into(),
+        event: Event {
+            id: "e".into(),
+            category: "ticket".into(),
+            event_type: "ticket-created".into(),
+            occurred_at: "2026-11-30T10:00:00Z".into(),
+            agent: None,
+            old_values: "{}".into(),
+        },
+        items: vec![Item {
+            kind: "ticket".into(),
+            id: "1".into(),
+            fields: "{}".into(),
+        }],
+    }
+}
+
+/// Runs `call` from `TASKS` tasks for `SECONDS`; calls per second.
+async fn rate<F, Fut>(call: F) -> f64
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let call = Arc::new(call);
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for t in 0..TASKS {
+        let (call, stop, done) = (call.clone(), stop.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut n = t;
+            while !stop.load(Ordering::Relaxed) {
+                call(n).await;
+                n += TASKS;
+                done.fetch_add(1, Ordering::Relaxed);
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs_f64(SECONDS)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.expect("task");
+    }
+    done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+}
+
+struct Bare {
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for Bare {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+async fn floor(wasm: &[u8]) -> f64 {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(128)
+        .total_core_instances(512)
+        .total_memories(256)
+        .total_tables(512)
+        .total_stacks(128)
+        .max_memory_size(1024 * 1024 * 1024);
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    let engine = Engine::new(&config).expect("engine");
+    let mut linker: Linker<Bare> = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).expect("wasi");
+    let component = Component::new(&engine, wasm).expect("component");
+    let pre = action::ActionPluginPre::new(linker.instantiate_pre(&component).expect("pre"))
+        .expect("action world");
+    let pre = Arc::new(pre);
+    rate(move |n| {
+        let (engine, pre) = (engine.clone(), pre.clone());
+        async move {
+            let mut store = Store::new(
+                &engine,
+                Bare {
+                    wasi: WasiCtxBuilder::new().build(),
+                    table: ResourceTable::new(),
+                },
+            );
+            let plugin = pre.instantiate_async(&mut store).await.expect("instance");
+            plugin
+                .call_run(&mut store, &invocation(n))
+                .await
+                .expect("call")
+                .expect("run");
+        }
+    })
+    .await
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio");
+    rt.block_on(async {
+        let (manifest, wasm) = guest();
+        let cache = tempfile::tempdir().expect("cache dir");
+        let runtime = Arc::new(
+            Runtime::new(
+                RuntimeConfig {
+                    max_instances: 128,
+                    cache_dir: Some(cache.path().to_path_buf()),
+                },
+                Arc::new(Nowhere),
+            )
+            .expect("runtime"),
+        );
+        let started = Instant::now();
+        let plugin = Arc::new(runtime.load(manifest.clone(), &wasm).await.expect("load"));
+        let compiled_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let started = Instant::now();
+        runtime.load(manifest, &wasm).await.expect("load from cache");
+        let cached_ms = started.elapsed().as_secs_f64() * 1000.0;
+
+        let grants = Arc::new(Grants::default());
+        let ours = {
+            let (runtime, plugin) = (runtime.clone(), plugin.clone());
+            rate(move |n| {
+                let (runtime, plugin, grants) = (runtime.clone(), plugin.clone(), grants.clone());
+                async move {
+                    runtime
+                        .invoke(&plugin, grants, invocation(n))
+                        .await
+                        .expect("invocation");
+                }
+            })
+            .await
+        };
+        let base = floor(&wasm).await;
+        println!("\ninvocations of a trivial plugin, a fresh pooled instance each, 2 tokio workers");
+        println!("| measure | figure | baseline (same run) | ratio | goal |");
+        println!("|---|---|---|---|---|");
+        println!(
+            "| invocations per second | {ours:.0} | {base:.0} (bare wasmtime instantiate+call) | {:.2}x of the floor | >= 50000/s and >= 0.8x the floor ({}) |",
+            ours / base,
+            if ours >= 50_000.0 && ours >= 0.8 * base { "met" } else { "NOT met" }
+        );
+        println!(
+            "| load from the compiled cache, ms | {cached_ms:.1} | {compiled_ms:.1} (compiling) | {:.1}x faster | <= 100 ms ({}) |",
+            compiled_ms / cached_ms.max(0.001),
+            if cached_ms <= 100.0 { "met" } else { "NOT met" }
+        );
+    });
+}
