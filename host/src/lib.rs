@@ -23,6 +23,8 @@
 //! - [`templates`]: string settings rendered in a sandbox before a plugin runs.
 //! - [`canned`]: canned replies kept by the host, rendered for the ticket
 //!   when a `send-canned-reply` command is applied.
+//! - [`scheduler`]: time-driven event types (idle, due, duration) fired from
+//!   ordered indexes of the item mirror, through the same ingestion.
 //! - [`cli`]: the `tocsin` command line.
 
 pub mod calendars;
@@ -38,5 +40,6 @@ pub mod matcher;
 pub mod plugins;
 pub mod profiles;
 pub mod rules;
+pub mod scheduler;
 pub mod store;
 pub mod templates;

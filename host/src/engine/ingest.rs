@@ -78,13 +78,24 @@ fn check(event: &Event) -> Result<(), EventError> {
     Ok(())
 }
 
+/// An event from the scheduler: the one rule it fires for, and the writes
+/// (the rule's cursor) that must land in the same batch.
+pub(super) struct Scoped {
+    /// The rule.
+    pub rule: String,
+    /// Extra writes for the batch.
+    pub writes: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
 /// A finished batch, the jobs it enqueues and the windows now coalescing.
 type Finished = (sled::Batch, Vec<Job>, Vec<(i64, Vec<u8>)>);
 
 /// What ingestion computes before taking the lock.
 struct Prepared {
-    /// The event and item-mirror writes.
+    /// The event's write.
     writes: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The item-mirror writes (the time indexes follow them under the lock).
+    items: Vec<(Vec<u8>, serde_json::Value)>,
     /// The rules that fire, in order.
     firings: Vec<Planned>,
 }
@@ -160,8 +171,19 @@ impl Engine {
 impl Inner {
     pub(super) async fn ingest(
         &self,
+        event: Event,
+        depth: u32,
+    ) -> Result<IngestResult, IngestError> {
+        self.ingest_with(event, depth, None).await
+    }
+
+    /// Ingests an event; a [`Scoped`] one (from the scheduler) fires only its
+    /// rule, leaves the item mirror alone and adds its writes to the batch.
+    pub(super) async fn ingest_with(
+        &self,
         mut event: Event,
         depth: u32,
+        scope: Option<Scoped>,
     ) -> Result<IngestResult, IngestError> {
         check(&event)?;
         // Everything that needs no lock happens first, so concurrent events
@@ -170,7 +192,7 @@ impl Inner {
             event.id = Some(format!("ev-{:016x}", self.next_id()?));
         }
         let now = self.clock.now_ms();
-        let prepared = self.prepare(&event, now)?;
+        let prepared = self.prepare(&event, now, scope.as_ref().map(|s| s.rule.as_str()))?;
         let (result, pending) = {
             let _one_at_a_time = self.decide.lock().await;
             if let Some(key) = &event.idempotency_key {
@@ -190,6 +212,9 @@ impl Inner {
             }
             let mut p = Pending::new(self, now);
             let result = self.decide_event(&event, depth, prepared, &mut p)?;
+            for (k, v) in scope.map(|s| s.writes).unwrap_or_default() {
+                p.batch.insert(k, v);
+            }
             let (batch, jobs, coalescing) = p.finish()?;
             self.tree.apply_batch(batch).map_err(anyhow::Error::from)?;
             (result, (jobs, coalescing))
@@ -215,24 +240,30 @@ impl Inner {
         self.wake.notify_one();
     }
 
-    /// Everything ingestion decides, written into `p`'s batch.
-    /// The parts of ingestion that need no lock.
-    fn prepare(&self, event: &Event, now: i64) -> anyhow::Result<Prepared> {
+    /// The parts of ingestion that need no lock. With `only`, just that
+    /// rule may fire and the item mirror is not written (the snapshot came
+    /// from it).
+    fn prepare(&self, event: &Event, now: i64, only: Option<&str>) -> anyhow::Result<Prepared> {
         let id = event.id.clone().unwrap_or_default();
-        let mut writes = vec![(keys::event(&id), serde_json::to_vec(event)?)];
-        for item in &event.items {
-            writes.push((
+        let writes = vec![(keys::event(&id), serde_json::to_vec(event)?)];
+        let mut items = Vec::new();
+        for item in event.items.iter().filter(|_| only.is_none()) {
+            items.push((
                 keys::item(&item.kind, &item.id),
-                serde_json::to_vec(&json!({
+                json!({
                     "kind": item.kind, "id": item.id, "fields": item.fields,
                     "event": id, "updated_ms": now,
-                }))?,
+                }),
             ));
         }
         let matcher = self.matcher.read().expect("matcher lock");
         let at = event.at();
         let mut firings = Vec::new();
-        for firing in matcher.matches(event, at) {
+        let chosen = matcher
+            .matches(event, at)
+            .into_iter()
+            .filter(|f| only.is_none_or(|rule| f.rule.rule.id == rule));
+        for firing in chosen {
             let explain = matcher.explain_rule(firing.rule, event, at);
             firings.push(Planned {
                 rule: firing.rule.clone(),
@@ -240,7 +271,11 @@ impl Inner {
                 explain: serde_json::to_value(&explain.items)?,
             });
         }
-        Ok(Prepared { writes, firings })
+        Ok(Prepared {
+            writes,
+            items,
+            firings,
+        })
     }
 
     /// Everything ingestion decides, written into `p`'s batch.
@@ -254,6 +289,14 @@ impl Inner {
         let id = event.id.clone().unwrap_or_default();
         for (k, v) in prepared.writes {
             p.batch.insert(k, v);
+        }
+        for (k, mirror) in prepared.items {
+            let old: Option<serde_json::Value> = match self.tree.get(&k)? {
+                Some(v) => serde_json::from_slice(&v).ok(),
+                None => None,
+            };
+            crate::scheduler::index::reindex(&mut p.batch, old.as_ref(), &mirror);
+            p.batch.insert(k, serde_json::to_vec(&mirror)?);
         }
         p.audit(
             &id,

@@ -18,6 +18,7 @@ pub mod gate;
 mod ingest;
 pub mod keys;
 pub mod outbox;
+mod scheduled;
 pub mod sink;
 mod worker;
 

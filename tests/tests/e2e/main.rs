@@ -17,4 +17,5 @@ mod profiles;
 mod providers;
 mod rules;
 mod smtp;
+mod time_events;
 mod web_call;

@@ -1,0 +1,321 @@
+//! Time-based event types end to end: the scheduler fires Ticket Idle, Ticket
+//! Follow-up Due and Task Due from the item mirror, once per episode, through
+//! the same gate, outbox and audit as pushed events; a manual clock and
+//! explicit ticks stand in for time passing.
+
+use serde_json::{json, Value};
+use tocsin::engine::audit::{Entry, Query};
+use tocsin::engine::{Clock, Engine, EngineConfig, ManualClock};
+use tocsin::event::Event;
+use tocsin::scheduler::{Scheduler, SchedulerConfig, TickReport};
+use tocsin_tests::engine::*;
+
+/// A rule of `event_type` with `conditions` and a per-item log action.
+fn timed(id: &str, category: &str, event_type: &str, conditions: Value) -> Value {
+    json!({"id": id, "name": format!("Rule {id}"), "category": category,
+        "event_type": event_type, "conditions": conditions,
+        "actions": [log("per-item", json!({}))]})
+}
+
+/// An idle rule: idle minutes `op` `value`.
+fn idle_rule(id: &str, op: &str, value: Value) -> Value {
+    timed(
+        id,
+        "ticket",
+        "ticket-idle",
+        json!([{"field": "idle-minutes", "op": op, "value": value}]),
+    )
+}
+
+/// RFC 3339 text of a clock instant.
+fn at(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).unwrap().to_string()
+}
+
+/// Ticks at the clock's now after moving it to `minutes` past the start, and
+/// runs the jobs the tick made.
+async fn tick_at(engine: &Engine, s: &Scheduler, c: &ManualClock, minutes: i64) -> TickReport {
+    c.advance(START_MS + minutes * MINUTE - c.now_ms());
+    let report = s.tick(c.now_ms()).await.unwrap();
+    engine.run_due().await;
+    report
+}
+
+/// For each item a rule's events fired for: its id and the value of `field`
+/// the rule's conditions saw (from the audit's explain).
+fn fired_field(engine: &Engine, rule: &str, field: &str) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for r in engine
+        .audit(&Query {
+            rule: Some(rule.into()),
+            ..Default::default()
+        })
+        .unwrap()
+    {
+        if let Entry::Matched { explain, .. } = r.entry {
+            for item in explain.as_array().unwrap() {
+                if item["passed"] != json!(true) {
+                    continue;
+                }
+                let value = item["conditions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|c| c["field"] == field)
+                    .map(|c| c["actual"].clone())
+                    .unwrap_or(Value::Null);
+                out.push((item["item"].as_str().unwrap().to_string(), value));
+            }
+        }
+    }
+    out
+}
+
+fn scheduler(engine: &Engine) -> Scheduler {
+    Scheduler::new(engine.clone(), SchedulerConfig::default())
+}
+
+/// A ticket event of `event_type` with `fields`, stamped at the clock's now.
+fn ticket(event_type: &str, id: &str, fields: Value, c: &ManualClock) -> Event {
+    let mut e = event(event_type, &[id], fields);
+    e.occurred_at = at(c.now_ms());
+    e
+}
+
+/// A ticket idle more than 5 minutes fires once at 6 whole minutes, not again
+/// while it stays idle, and again after new activity and a new idle spell.
+#[tokio::test]
+async fn an_idle_ticket_fires_once_per_idle_spell() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = clock();
+    let rules = [idle_rule("idle", "greater", json!(5))];
+    let engine = open(dir.path(), c.clone(), EngineConfig::default(), &rules).await;
+    let s = scheduler(&engine);
+    engine
+        .ingest(ticket(
+            "ticket-created",
+            "1",
+            json!({"status": "active"}),
+            &c,
+        ))
+        .await
+        .unwrap();
+
+    assert_eq!(tick_at(&engine, &s, &c, 5).await.fired, 0);
+    assert_eq!(s.next_due().unwrap(), Some(START_MS + 6 * MINUTE));
+    assert_eq!(tick_at(&engine, &s, &c, 6).await.fired, 1);
+    for minute in [7, 30, 60] {
+        assert_eq!(tick_at(&engine, &s, &c, minute).await.fired, 0, "{minute}");
+    }
+    assert_eq!(attempts(&engine, "idle").len(), 1);
+    assert_eq!(attempts(&engine, "idle")[0].1, ["ticket/1"]);
+
+    // New activity at minute 60 starts a new spell.
+    engine
+        .ingest(ticket(
+            "ticket-messages-received",
+            "1",
+            json!({"status": "active"}),
+            &c,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(tick_at(&engine, &s, &c, 65).await.fired, 0);
+    assert_eq!(tick_at(&engine, &s, &c, 66).await.fired, 1);
+    assert_eq!(tick_at(&engine, &s, &c, 90).await.fired, 0);
+    let got = attempts(&engine, "idle");
+    assert_eq!(got.len(), 2);
+    assert!(got.iter().all(|a| a.0 == "ok"));
+    assert_eq!(
+        fired_field(&engine, "idle", "idle-minutes"),
+        [("1".to_string(), json!(6)), ("1".to_string(), json!(6))]
+    );
+}
+
+/// The idle spell counts from the item's `last-activity` field when the help
+/// desk gives one, and the rule's other conditions are checked at the due
+/// instant: a closed ticket does not fire.
+#[tokio::test]
+async fn last_activity_field_and_other_conditions_decide() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = clock();
+    let rules = [timed(
+        "open-idle",
+        "ticket",
+        "ticket-idle",
+        json!([{"field": "idle-minutes", "op": "equals", "value": 10},
+               {"field": "status", "op": "equals", "value": "active"}]),
+    )];
+    let engine = open(dir.path(), c.clone(), EngineConfig::default(), &rules).await;
+    let s = scheduler(&engine);
+    let earlier = at(START_MS - 4 * MINUTE);
+    for (id, status) in [("open", "active"), ("closed", "closed")] {
+        engine
+            .ingest(ticket(
+                "ticket-created",
+                id,
+                json!({"status": status, "last-activity": earlier}),
+                &c,
+            ))
+            .await
+            .unwrap();
+    }
+    assert_eq!(tick_at(&engine, &s, &c, 5).await.fired, 0);
+    let report = tick_at(&engine, &s, &c, 6).await;
+    assert_eq!((report.fired, report.skipped), (1, 1));
+    assert_eq!(tick_at(&engine, &s, &c, 20).await, TickReport::default());
+    let got = attempts(&engine, "open-idle");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].1, ["ticket/open"]);
+}
+
+/// Six tickets going idle in the same tick make one event, so a digest rule
+/// sends one invocation listing all six.
+#[tokio::test]
+async fn digest_sends_one_invocation_for_six_idle_tickets() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = clock();
+    let mut rule = idle_rule("digest", "greater", json!(5));
+    rule["actions"] = json!([log("digest", json!({}))]);
+    let engine = open(dir.path(), c.clone(), EngineConfig::default(), &[rule]).await;
+    let s = scheduler(&engine);
+    for id in ["1", "2", "3", "4", "5", "6"] {
+        engine
+            .ingest(ticket("ticket-created", id, json!({}), &c))
+            .await
+            .unwrap();
+        c.advance(1_000);
+    }
+    let report = tick_at(&engine, &s, &c, 7).await;
+    assert_eq!((report.events, report.fired), (1, 6));
+    let got = attempts(&engine, "digest");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].2, "ok [1,2,3,4,5,6]");
+}
+
+/// "Between 5 and 15 idle minutes" still fires when the scheduler was down
+/// at minute 5: the firing carries the minutes at the due instant, and the
+/// lag metric shows how late it was.
+#[tokio::test]
+async fn a_late_tick_fires_with_the_due_instants_minutes_and_records_the_lag() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = clock();
+    let rules = [idle_rule("window", "between", json!([5, 15]))];
+    let engine = open(dir.path(), c.clone(), EngineConfig::default(), &rules).await;
+    let s = scheduler(&engine);
+    engine
+        .ingest(ticket("ticket-created", "1", json!({}), &c))
+        .await
+        .unwrap();
+    assert_eq!(tick_at(&engine, &s, &c, 25).await.fired, 1);
+    assert_eq!(
+        fired_field(&engine, "window", "idle-minutes"),
+        [("1".to_string(), json!(5))]
+    );
+    let lag = s.lag();
+    assert_eq!(
+        (lag.count, lag.p50_ms, lag.p99_ms),
+        (1, 20 * MINUTE, 20 * MINUTE)
+    );
+}
+
+/// A follow-up due at minute 60 fires the "30 minutes before" rule at minute
+/// 30 and the "more than 9 minutes past due" rule at minute 70, once each.
+#[tokio::test]
+async fn follow_up_due_fires_before_and_after_the_due_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = clock();
+    let rules = [
+        timed(
+            "before",
+            "ticket",
+            "ticket-follow-up-due",
+            json!([{"field": "follow-up-due-minutes", "op": "equals", "value": 30}]),
+        ),
+        timed(
+            "after",
+            "ticket",
+            "ticket-follow-up-due",
+            json!([{"field": "follow-up-past-due-minutes", "op": "greater", "value": 9}]),
+        ),
+    ];
+    let engine = open(dir.path(), c.clone(), EngineConfig::default(), &rules).await;
+    let s = scheduler(&engine);
+    let due = at(START_MS + 60 * MINUTE);
+    engine
+        .ingest(ticket(
+            "ticket-follow-up-scheduled",
+            "1",
+            json!({"follow-up-scheduled": true, "follow-up-due": due}),
+            &c,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(tick_at(&engine, &s, &c, 29).await.fired, 0);
+    assert_eq!(tick_at(&engine, &s, &c, 30).await.fired, 1);
+    assert_eq!(attempts(&engine, "before").len(), 1);
+    assert_eq!(tick_at(&engine, &s, &c, 60).await.fired, 0);
+    assert_eq!(tick_at(&engine, &s, &c, 69).await.fired, 0);
+    assert_eq!(tick_at(&engine, &s, &c, 70).await.fired, 1);
+    assert_eq!(tick_at(&engine, &s, &c, 200).await.fired, 0);
+    assert_eq!(attempts(&engine, "before").len(), 1);
+    assert_eq!(attempts(&engine, "after").len(), 1);
+    assert_eq!(
+        fired_field(&engine, "after", "follow-up-past-due-minutes"),
+        [("1".to_string(), json!(10))]
+    );
+}
+
+/// A task fires Task Due when its due date comes, once.
+#[tokio::test]
+async fn task_due_fires_at_the_due_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = clock();
+    let rules = [timed("due", "task", "task-due", json!([]))];
+    let engine = open(dir.path(), c.clone(), EngineConfig::default(), &rules).await;
+    let s = scheduler(&engine);
+    let task: Event = serde_json::from_value(json!({
+        "category": "task", "event_type": "task-created", "occurred_at": at(c.now_ms()),
+        "items": [{"kind": "task", "id": "t1",
+                   "fields": {"subject": "call back", "due-date": at(START_MS + 90 * MINUTE)}}]
+    }))
+    .unwrap();
+    engine.ingest(task).await.unwrap();
+    assert_eq!(s.next_due().unwrap(), Some(START_MS + 90 * MINUTE));
+    assert_eq!(tick_at(&engine, &s, &c, 89).await.fired, 0);
+    assert_eq!(tick_at(&engine, &s, &c, 90).await.fired, 1);
+    assert_eq!(tick_at(&engine, &s, &c, 91).await.fired, 0);
+    let got = attempts(&engine, "due");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].1, ["task/t1"]);
+}
+
+/// A restart in the middle of an idle spell neither loses the firing (it
+/// comes at minute 6 from the reopened store) nor repeats it after another
+/// restart.
+#[tokio::test]
+async fn a_restart_mid_spell_neither_loses_nor_duplicates_the_firing() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = clock();
+    let rules = [idle_rule("idle", "greater", json!(5))];
+    {
+        let engine = open(dir.path(), c.clone(), EngineConfig::default(), &rules).await;
+        let s = scheduler(&engine);
+        engine
+            .ingest(ticket("ticket-created", "1", json!({}), &c))
+            .await
+            .unwrap();
+        assert_eq!(tick_at(&engine, &s, &c, 3).await.fired, 0);
+    }
+    {
+        let engine = open(dir.path(), c.clone(), EngineConfig::default(), &rules).await;
+        let s = scheduler(&engine);
+        assert_eq!(tick_at(&engine, &s, &c, 6).await.fired, 1);
+        assert_eq!(attempts(&engine, "idle").len(), 1);
+    }
+    let engine = open(dir.path(), c.clone(), EngineConfig::default(), &rules).await;
+    let s = scheduler(&engine);
+    assert_eq!(tick_at(&engine, &s, &c, 8).await.fired, 0);
+    assert_eq!(tick_at(&engine, &s, &c, 60).await.fired, 0);
+    assert_eq!(attempts(&engine, "idle").len(), 1);
+}
