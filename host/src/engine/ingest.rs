@@ -295,7 +295,7 @@ impl Inner {
                 Some(v) => serde_json::from_slice(&v).ok(),
                 None => None,
             };
-            crate::scheduler::index::reindex(&mut p.batch, old.as_ref(), &mirror);
+            crate::scheduler::reindex(&mut p.batch, old.as_ref(), &mirror);
             p.batch.insert(k, serde_json::to_vec(&mirror)?);
         }
         p.audit(

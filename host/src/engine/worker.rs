@@ -565,7 +565,7 @@ impl Inner {
                         None => None,
                     },
                 };
-                crate::scheduler::index::reindex(batch, old.as_ref(), &mirror);
+                crate::scheduler::reindex(batch, old.as_ref(), &mirror);
                 batch.insert(key.clone(), serde_json::to_vec(&mirror)?);
                 touched.insert(key, mirror);
             }

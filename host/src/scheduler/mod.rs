@@ -5,6 +5,7 @@
 //! - [`kinds`]: the time-driven event types, their anchor instant and minute fields.
 //! - [`index`]: ordered indexes by anchor, written with the mirror in one batch.
 //! - [`plan`]: a rule's threshold, from its conditions.
+//! - [`counts`]: count thresholds per agent, group and department, edge-triggered.
 //! - [`lag`]: the lag metric, due instant to firing.
 //!
 //! Each rule has a cursor in its index. A tick sweeps, per rule, the entries
@@ -14,6 +15,7 @@
 //! firing. New activity moves an item's entry ahead of the cursor: that is a
 //! new episode, which fires again once it comes due.
 
+pub mod counts;
 pub mod error;
 pub mod index;
 pub mod kinds;
@@ -31,6 +33,13 @@ use serde_json::Value;
 use std::collections::HashSet;
 use std::ops::Bound;
 use std::sync::{Arc, Mutex};
+
+/// Adds to `batch` the time index and count set changes of an item mirror
+/// going from `old` to `new`; the engine calls it for every mirror write.
+pub fn reindex(batch: &mut sled::Batch, old: Option<&Value>, new: &Value) {
+    index::reindex(batch, old, new);
+    counts::reindex(batch, old, new);
+}
 
 /// Scheduler settings.
 #[derive(Debug, Clone)]
@@ -61,6 +70,8 @@ pub struct TickReport {
     pub fired: usize,
     /// Items that came due but failed the rule's other conditions.
     pub skipped: usize,
+    /// Count rules that crossed upward (each fired one event).
+    pub crossed: usize,
     /// Index entries dropped because the mirror had moved on.
     pub stale: usize,
 }
@@ -102,6 +113,7 @@ impl Scheduler {
         for plan in self.plans() {
             self.sweep(&plan, now_ms, &mut report).await?;
         }
+        self.counts(now_ms, &mut report).await?;
         Ok(report)
     }
 
@@ -290,9 +302,7 @@ impl Scheduler {
             id: None,
             category: plan.kind.category.to_string(),
             event_type: plan.kind.event_type.to_string(),
-            occurred_at: jiff::Timestamp::from_millisecond(latest)
-                .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-                .to_string(),
+            occurred_at: timestamp(latest),
             agent: None,
             old_values: Default::default(),
             items,
@@ -331,4 +341,98 @@ impl Scheduler {
         report.fired += n;
         Ok(())
     }
+
+    /// Recounts every set marked dirty and fires the count rules that now
+    /// hold and did not at the last count.
+    async fn counts(&self, now: i64, report: &mut TickReport) -> Result<(), SchedulerError> {
+        let engine = &self.shared.engine;
+        let tree = engine.tree();
+        let rules: Vec<_> = counts::COUNTS
+            .iter()
+            .flat_map(|c| {
+                engine
+                    .enabled_rules(c.category, c.event_type)
+                    .into_iter()
+                    .map(move |r| (c, r))
+            })
+            .collect();
+        for kv in tree.scan_prefix(counts::DIRTY) {
+            let (key, changed_by) = kv?;
+            let Some((kind, dimension, value)) = counts::parse_dirty(&key) else {
+                tree.remove(&key)?;
+                continue;
+            };
+            let count = tree
+                .scan_prefix(counts::members(&kind, &dimension, &value))
+                .keys()
+                .count();
+            let id = String::from_utf8_lossy(&changed_by).into_owned();
+            for (c, rule) in rules
+                .iter()
+                .filter(|(c, _)| c.item_kind == kind && c.dimension == dimension)
+            {
+                let mut fields = self.mirror_fields(&kind, &id)?;
+                fields.insert(dimension.clone(), value.clone().into());
+                fields.insert(counts::FIELD.to_string(), count.into());
+                let event = Event {
+                    id: None,
+                    category: c.category.to_string(),
+                    event_type: c.event_type.to_string(),
+                    occurred_at: timestamp(now),
+                    agent: None,
+                    old_values: Default::default(),
+                    items: vec![ItemSnapshot {
+                        kind: kind.clone(),
+                        id: id.clone(),
+                        fields,
+                    }],
+                    idempotency_key: None,
+                };
+                let rule_id = &rule.rule.id;
+                let holds = !engine.passing(&event, rule_id).is_empty();
+                let edge = counts::edge(rule_id, &value);
+                let held = tree.contains_key(&edge)?;
+                if holds && !held {
+                    engine
+                        .ingest_scheduled(event, rule_id, vec![(edge, b"1".to_vec())])
+                        .await
+                        .map_err(|source| SchedulerError::Ingest {
+                            rule: rule_id.clone(),
+                            source,
+                        })?;
+                    report.crossed += 1;
+                } else if !holds && held {
+                    tree.remove(edge)?;
+                }
+            }
+            // A write that marked the set again meanwhile leaves it marked.
+            let _ = tree.compare_and_swap(&key, Some(changed_by), None::<&[u8]>)?;
+        }
+        Ok(())
+    }
+
+    /// The mirrored fields of an item (empty when the mirror has none).
+    fn mirror_fields(
+        &self,
+        kind: &str,
+        id: &str,
+    ) -> Result<serde_json::Map<String, Value>, SchedulerError> {
+        let key = keys::item(kind, id);
+        let Some(bytes) = self.shared.engine.tree().get(&key)? else {
+            return Ok(Default::default());
+        };
+        let mirror: Value =
+            serde_json::from_slice(&bytes).map_err(|source| SchedulerError::Mirror {
+                key: String::from_utf8_lossy(&key).into_owned(),
+                source,
+            })?;
+        Ok(mirror["fields"].as_object().cloned().unwrap_or_default())
+    }
+}
+
+/// RFC 3339 text of an instant in ms.
+fn timestamp(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_string()
 }

@@ -319,3 +319,53 @@ async fn a_restart_mid_spell_neither_loses_nor_duplicates_the_firing() {
     assert_eq!(tick_at(&engine, &s, &c, 60).await.fired, 0);
     assert_eq!(attempts(&engine, "idle").len(), 1);
 }
+
+/// Ticket Count for Agent "more than 2" fires when Ann's third open ticket
+/// arrives, not on her fourth, and again only after closing brought her
+/// back to 2; Bob's tickets do not count for her.
+#[tokio::test]
+async fn a_count_fires_when_crossing_upward_not_on_every_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = clock();
+    let rules = [timed(
+        "busy",
+        "ticket",
+        "ticket-count-for-agent",
+        json!([{"field": "count", "op": "greater", "value": 2},
+               {"field": "agent-assigned", "op": "equals", "value": "ann"}]),
+    )];
+    let engine = open(dir.path(), c.clone(), EngineConfig::default(), &rules).await;
+    let s = scheduler(&engine);
+    let assign = |id: &'static str, agent: &'static str, status: &'static str| {
+        ticket(
+            "ticket-created",
+            id,
+            json!({"agent-assigned": agent, "status": status}),
+            &c,
+        )
+    };
+    let mut crossed = Vec::new();
+    for (id, agent, status) in [
+        ("1", "ann", "active"),
+        ("2", "ann", "waiting"),
+        ("b1", "bob", "active"),
+        ("b2", "bob", "active"),
+        ("3", "ann", "active"),
+        ("4", "ann", "active"),
+        ("4", "ann", "closed"),
+        ("3", "ann", "closed"),
+        ("5", "ann", "active"),
+    ] {
+        engine.ingest(assign(id, agent, status)).await.unwrap();
+        crossed.push(tick_at(&engine, &s, &c, 1).await.crossed);
+    }
+    assert_eq!(crossed, [0, 0, 0, 0, 1, 0, 0, 0, 1]);
+    let got = attempts(&engine, "busy");
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].1, ["ticket/3"]);
+    assert_eq!(got[1].1, ["ticket/5"]);
+    assert_eq!(
+        fired_field(&engine, "busy", "count"),
+        [("3".to_string(), json!(3)), ("5".to_string(), json!(3))]
+    );
+}
