@@ -83,8 +83,8 @@ fn check(event: &Event) -> Result<(), EventError> {
 pub(super) struct Scoped {
     /// The rule.
     pub rule: String,
-    /// Extra writes for the batch.
-    pub writes: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Extra writes for the batch (`None`: remove the key).
+    pub writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
 /// A finished batch, the jobs it enqueues and the windows now coalescing.
@@ -213,7 +213,10 @@ impl Inner {
             let mut p = Pending::new(self, now);
             let result = self.decide_event(&event, depth, prepared, &mut p)?;
             for (k, v) in scope.map(|s| s.writes).unwrap_or_default() {
-                p.batch.insert(k, v);
+                match v {
+                    Some(v) => p.batch.insert(k, v),
+                    None => p.batch.remove(k),
+                }
             }
             let (batch, jobs, coalescing) = p.finish()?;
             self.tree.apply_batch(batch).map_err(anyhow::Error::from)?;

@@ -14,6 +14,16 @@ impl Engine {
         self.inner.clock.clone()
     }
 
+    /// The business calendars rules are evaluated with.
+    pub(crate) fn calendars(&self) -> Arc<crate::calendars::Calendars> {
+        self.inner
+            .matcher
+            .read()
+            .expect("matcher lock")
+            .calendars()
+            .clone()
+    }
+
     /// The sled tree of the item mirror and its time indexes.
     pub(crate) fn tree(&self) -> &sled::Tree {
         &self.inner.tree
@@ -42,12 +52,12 @@ impl Engine {
 
     /// Ingests a scheduler's event: through the gate, outbox and audit like
     /// any event, but firing only `rule`, leaving the item mirror as it is
-    /// and adding `writes` to the same atomic batch.
+    /// and adding `writes` (`None`: remove the key) to the same atomic batch.
     pub(crate) async fn ingest_scheduled(
         &self,
         event: Event,
         rule: &str,
-        writes: Vec<(Vec<u8>, Vec<u8>)>,
+        writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     ) -> Result<IngestResult, IngestError> {
         let scope = Scoped {
             rule: rule.to_string(),

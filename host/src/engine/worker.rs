@@ -39,6 +39,7 @@ fn rule_of(job: &Job, event: &Event) -> Rule {
         stop_processing: false,
         conditions: Vec::new(),
         actions: Vec::new(),
+        business_minutes: false,
     }
 }
 

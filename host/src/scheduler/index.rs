@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `t/i/<index>/<kind>/<anchor ms, 8 bytes big-endian>/<id>` | empty |
 //! | `t/c/<rule>` | the rule's cursor: the last index key it has swept |
+//! | `t/f/<rule>/<entry>` | an entry a business-minutes rule fired past its cursor |
 //!
 //! An entry sorts by its anchor instant, so "every ticket idle since before
 //! 10:05" is one range scan. Writers that race (an event and a command on the
@@ -52,6 +53,13 @@ pub fn parse(prefix: &[u8], key: &[u8]) -> Option<(i64, String)> {
 /// A rule's cursor key.
 pub fn cursor(rule: &str) -> Vec<u8> {
     format!("t/c/{rule}").into_bytes()
+}
+
+/// The mark of an entry a business-minutes rule fired past its cursor.
+pub fn mark(rule: &str, entry: &[u8]) -> Vec<u8> {
+    let mut key = format!("t/f/{rule}/").into_bytes();
+    key.extend_from_slice(entry);
+    key
 }
 
 /// The index entries of a mirrored item (`{"kind", "id", "fields", "updated_ms"}`).

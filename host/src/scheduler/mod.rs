@@ -30,7 +30,7 @@ use crate::event::{Event, ItemSnapshot};
 use kinds::{TimeKind, KINDS};
 use plan::Plan;
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex};
 
@@ -76,6 +76,43 @@ pub struct TickReport {
     pub stale: usize,
 }
 
+/// What a sweep writes with a firing: where the rule's cursor moved, the
+/// items fired past an item not yet due (business minutes), and the marks
+/// the cursor has now passed.
+#[derive(Debug, Default)]
+struct Progress {
+    cursor: Option<Vec<u8>>,
+    marks: Vec<Vec<u8>>,
+    unmarks: Vec<Vec<u8>>,
+}
+
+impl Progress {
+    /// An entry that needs no firing: the cursor passes it unless blocked,
+    /// and its mark goes once the cursor has passed it.
+    fn pass(&mut self, blocked: bool, key: Vec<u8>, mark: Option<Vec<u8>>) {
+        if blocked {
+            return;
+        }
+        self.cursor = Some(key);
+        self.unmarks.extend(mark);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.cursor.is_none() && self.marks.is_empty() && self.unmarks.is_empty()
+    }
+
+    /// The writes (`None`: remove) for `rule`.
+    fn writes(self, rule: &str) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        let mut writes: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+        if let Some(c) = self.cursor {
+            writes.push((index::cursor(rule), Some(c)));
+        }
+        writes.extend(self.marks.into_iter().map(|m| (m, Some(Vec::new()))));
+        writes.extend(self.unmarks.into_iter().map(|m| (m, None)));
+        writes
+    }
+}
+
 /// The scheduler. Cheap to clone; clones share everything.
 #[derive(Clone)]
 pub struct Scheduler {
@@ -86,6 +123,9 @@ struct Shared {
     engine: Engine,
     config: SchedulerConfig,
     lag: Mutex<lag::Lag>,
+    /// Per business-minutes rule, the earliest due instant of an item its
+    /// last sweep found not yet due.
+    pending: Mutex<HashMap<String, i64>>,
     /// Rules already warned about (a bad threshold is logged once).
     warned: Mutex<HashSet<String>>,
     /// One tick at a time.
@@ -100,6 +140,7 @@ impl Scheduler {
                 engine,
                 config,
                 lag: Mutex::default(),
+                pending: Mutex::default(),
                 warned: Mutex::default(),
                 ticking: tokio::sync::Mutex::new(()),
             }),
@@ -134,7 +175,15 @@ impl Scheduler {
                 .next()
                 .transpose()?;
             if let Some((anchor, _)) = first.and_then(|k| index::parse(&prefix, &k)) {
-                let due = anchor + plan.offset_ms;
+                let mut due = anchor + plan.offset_ms;
+                if plan.business {
+                    // Business time is never shorter than wall time; what the
+                    // last sweep found waiting says when it is due.
+                    let pending = self.shared.pending.lock().expect("pending lock");
+                    if let Some(&at) = pending.get(&plan.rule.rule.id) {
+                        due = due.max(at);
+                    }
+                }
                 next = Some(next.map_or(due, |n| n.min(due)));
             }
         }
@@ -204,6 +253,12 @@ impl Scheduler {
     }
 
     /// Fires one rule's items that came due since its cursor.
+    ///
+    /// A wall-clock rule's items come due in index order, so the cursor
+    /// follows the sweep. A business-minutes rule's items may not (each item
+    /// has its calendar): the cursor stops before the first item not yet due,
+    /// and items fired past it are marked (`t/f/<rule>/<entry>`) until the
+    /// cursor passes them.
     async fn sweep(
         &self,
         plan: &Plan,
@@ -211,6 +266,7 @@ impl Scheduler {
         report: &mut TickReport,
     ) -> Result<(), SchedulerError> {
         let tree = self.shared.engine.tree();
+        let rule = &plan.rule.rule.id;
         let prefix = index::prefix(plan.kind.index, plan.kind.item_kind);
         let bound = now - plan.offset_ms;
         let floor = index::at(&prefix, bound - self.shared.config.stop_after_ms);
@@ -219,42 +275,99 @@ impl Scheduler {
             _ => Bound::Included(floor),
         };
         let end = Bound::Excluded(index::after(&prefix, bound));
+        let calendars = plan.business.then(|| self.shared.engine.calendars());
         let mut chunk: Vec<(ItemSnapshot, i64)> = Vec::new();
-        let mut last: Option<Vec<u8>> = None;
+        let mut progress = Progress::default();
+        let mut pending: Option<i64> = None;
         for kv in tree.range::<Vec<u8>, _>((start, end)) {
             let (key, _) = kv?;
             let Some((anchor, id)) = index::parse(&prefix, &key) else {
                 continue;
             };
-            last = Some(key.to_vec());
-            match self.snapshot(plan.kind, anchor, &id, anchor + plan.offset_ms)? {
-                Some(item) => chunk.push((item, anchor + plan.offset_ms)),
-                None => {
-                    tree.remove(&key)?;
-                    report.stale += 1;
+            let blocked = pending.is_some();
+            let mark = index::mark(rule, &key);
+            let marked = plan.business && tree.contains_key(&mark)?;
+            let Some(fields) = self.mirror_at(plan.kind, anchor, &id)? else {
+                tree.remove(&key)?;
+                report.stale += 1;
+                progress.pass(blocked, key.to_vec(), marked.then_some(mark));
+                continue;
+            };
+            let calendar = calendars.as_ref().map(|c| {
+                let text = |name: &str| fields.get(name).and_then(Value::as_str);
+                c.for_item(text("department"), text("brand"))
+            });
+            let due = match &calendar {
+                None => Some(anchor + plan.offset_ms),
+                Some(cal) => jiff::Timestamp::from_millisecond(anchor)
+                    .ok()
+                    .and_then(|a| cal.after_business_minutes(a, plan.offset_ms / kinds::MINUTE))
+                    .map(|t| t.as_millisecond()),
+            };
+            match due {
+                Some(due) if due <= now => {
+                    if marked {
+                        // Fired earlier, past an item that was not due yet.
+                        progress.pass(blocked, key.to_vec(), Some(mark));
+                        continue;
+                    }
+                    let mut fields = fields;
+                    for (field, minutes) in plan.kind.minutes_at(anchor, due) {
+                        fields.insert(field.to_string(), minutes.into());
+                    }
+                    if let Some(cal) = &calendar {
+                        let at = |ms| jiff::Timestamp::from_millisecond(ms).ok();
+                        if let (Some(a), Some(d)) = (at(anchor), at(due)) {
+                            let minutes = cal.business_minutes_between(a, d);
+                            for m in plan.kind.measures {
+                                if m.direction == kinds::Direction::Since {
+                                    fields.insert(m.field.to_string(), minutes.into());
+                                }
+                            }
+                        }
+                    }
+                    let item = ItemSnapshot {
+                        kind: plan.kind.item_kind.to_string(),
+                        id,
+                        fields,
+                    };
+                    chunk.push((item, due));
+                    if blocked {
+                        progress.marks.push(mark);
+                    } else {
+                        progress.cursor = Some(key.to_vec());
+                    }
+                }
+                later => {
+                    let later = later.unwrap_or(i64::MAX);
+                    pending = Some(pending.map_or(later, |p| p.min(later)));
                 }
             }
             if chunk.len() >= self.shared.config.chunk.max(1) {
-                let cursor = last.take().expect("a key was read");
-                self.fire(plan, std::mem::take(&mut chunk), cursor, report)
+                let progress = std::mem::take(&mut progress);
+                self.fire(plan, std::mem::take(&mut chunk), progress, report)
                     .await?;
             }
         }
-        if let Some(cursor) = last {
-            self.fire(plan, chunk, cursor, report).await?;
+        if !chunk.is_empty() || !progress.is_empty() {
+            self.fire(plan, chunk, progress, report).await?;
         }
+        let mut waiting = self.shared.pending.lock().expect("pending lock");
+        match pending {
+            Some(at) => waiting.insert(rule.clone(), at),
+            None => waiting.remove(rule),
+        };
         Ok(())
     }
 
-    /// The item as the mirror has it, with the minute fields at `due_ms`;
-    /// `None` when the mirror no longer has this anchor (a stale entry).
-    fn snapshot(
+    /// The mirrored fields of an item; `None` when the mirror no longer has
+    /// this anchor (a stale entry).
+    fn mirror_at(
         &self,
         kind: &TimeKind,
         anchor: i64,
         id: &str,
-        due_ms: i64,
-    ) -> Result<Option<ItemSnapshot>, SchedulerError> {
+    ) -> Result<Option<serde_json::Map<String, Value>>, SchedulerError> {
         let key = keys::item(kind.item_kind, id);
         let Some(bytes) = self.shared.engine.tree().get(&key)? else {
             return Ok(None);
@@ -267,36 +380,24 @@ impl Scheduler {
         if kind.anchor_ms(&mirror) != Some(anchor) {
             return Ok(None);
         }
-        let mut fields = mirror["fields"].as_object().cloned().unwrap_or_default();
-        for (field, minutes) in kind.minutes_at(anchor, due_ms) {
-            fields.insert(field.to_string(), minutes.into());
-        }
-        Ok(Some(ItemSnapshot {
-            kind: kind.item_kind.to_string(),
-            id: id.to_string(),
-            fields,
-        }))
+        Ok(Some(
+            mirror["fields"].as_object().cloned().unwrap_or_default(),
+        ))
     }
 
-    /// Ingests the items of `chunk` that pass the rule, moving its cursor to
-    /// `cursor` in the same batch (or alone when none passes).
+    /// Ingests the items of `chunk` that pass the rule, with the sweep's
+    /// progress in the same batch (or alone when none passes).
     async fn fire(
         &self,
         plan: &Plan,
         chunk: Vec<(ItemSnapshot, i64)>,
-        cursor: Vec<u8>,
+        progress: Progress,
         report: &mut TickReport,
     ) -> Result<(), SchedulerError> {
         let rule = &plan.rule.rule.id;
-        let cursor_write = (index::cursor(rule), cursor);
-        let latest = chunk.iter().map(|(_, due)| *due).max();
-        let (Some(latest), false) = (latest, chunk.is_empty()) else {
-            self.shared
-                .engine
-                .tree()
-                .insert(cursor_write.0, cursor_write.1)?;
-            return Ok(());
-        };
+        let writes = progress.writes(rule);
+        let engine = &self.shared.engine;
+        let latest = chunk.iter().map(|(_, due)| *due).max().unwrap_or_default();
         let (items, dues): (Vec<ItemSnapshot>, Vec<i64>) = chunk.into_iter().unzip();
         let mut event = Event {
             id: None,
@@ -308,13 +409,21 @@ impl Scheduler {
             items,
             idempotency_key: None,
         };
-        let passing = self.shared.engine.passing(&event, rule);
+        let passing = if event.items.is_empty() {
+            Vec::new()
+        } else {
+            engine.passing(&event, rule)
+        };
         report.skipped += event.items.len() - passing.len();
         if passing.is_empty() {
-            self.shared
-                .engine
-                .tree()
-                .insert(cursor_write.0, cursor_write.1)?;
+            let mut batch = sled::Batch::default();
+            for (k, v) in writes {
+                match v {
+                    Some(v) => batch.insert(k, v),
+                    None => batch.remove(k),
+                }
+            }
+            engine.tree().apply_batch(batch)?;
             return Ok(());
         }
         let dues: Vec<i64> = passing.iter().map(|&i| dues[i]).collect();
@@ -324,9 +433,8 @@ impl Scheduler {
             .collect();
         event.items = passing.iter().filter_map(|&i| items[i].take()).collect();
         let n = event.items.len();
-        let engine = &self.shared.engine;
         engine
-            .ingest_scheduled(event, rule, vec![cursor_write])
+            .ingest_scheduled(event, rule, writes)
             .await
             .map_err(|source| SchedulerError::Ingest {
                 rule: rule.clone(),
@@ -394,7 +502,7 @@ impl Scheduler {
                 let held = tree.contains_key(&edge)?;
                 if holds && !held {
                     engine
-                        .ingest_scheduled(event, rule_id, vec![(edge, b"1".to_vec())])
+                        .ingest_scheduled(event, rule_id, vec![(edge, Some(b"1".to_vec()))])
                         .await
                         .map_err(|source| SchedulerError::Ingest {
                             rule: rule_id.clone(),

@@ -21,6 +21,11 @@ pub struct Plan {
     pub kind: &'static TimeKind,
     /// An item comes due at its anchor plus this (negative: before the anchor).
     pub offset_ms: i64,
+    /// Counted in business minutes of the item's calendar (the rule says so
+    /// and its threshold counts up from the anchor): the item comes due
+    /// `offset_ms` of business time after its anchor, never earlier than
+    /// `offset_ms` of wall time.
+    pub business: bool,
 }
 
 /// Why a time rule cannot be scheduled.
@@ -71,10 +76,12 @@ pub fn plan(rule: Arc<CheckedRule>, kind: &'static TimeKind) -> Result<Plan, Pla
             Direction::Since => n * MINUTE,
             Direction::Until => -n * MINUTE,
         };
+        let business = rule.rule.business_minutes && measure.direction == Direction::Since;
         return Ok(Plan {
             rule,
             kind,
             offset_ms,
+            business,
         });
     }
     match kind.measures.first() {
@@ -87,6 +94,7 @@ pub fn plan(rule: Arc<CheckedRule>, kind: &'static TimeKind) -> Result<Plan, Pla
             rule,
             kind,
             offset_ms: 0,
+            business: false,
         }),
     }
 }
