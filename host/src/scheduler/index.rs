@@ -5,7 +5,8 @@
 //! |---|---|
 //! | `t/i/<index>/<kind>/<anchor ms, 8 bytes big-endian>/<id>` | empty |
 //! | `t/c/<rule>` | the rule's cursor: the last index key it has swept |
-//! | `t/f/<rule>/<entry>` | an entry a business-minutes rule fired past its cursor |
+//! | `t/f/<rule>/<entry>` | an entry a rule fired out of cursor order (past its cursor, or late) |
+//! | `t/n/<entry>` | an entry written since the last tick (to find late ones) |
 //!
 //! An entry sorts by its anchor instant, so "every ticket idle since before
 //! 10:05" is one range scan. Writers that race (an event and a command on the
@@ -79,15 +80,28 @@ pub fn entries(mirror: &Value) -> Vec<Vec<u8>> {
     keys
 }
 
-/// Adds to `batch` the index changes of a mirror going from `old` to `new`.
+/// The prefix of the entries written since the last tick.
+pub const FRESH: &[u8] = b"t/n/";
+
+/// The key noting that `entry` was written since the last tick.
+pub fn fresh(entry: &[u8]) -> Vec<u8> {
+    let mut key = FRESH.to_vec();
+    key.extend_from_slice(entry);
+    key
+}
+
+/// Adds to `batch` the index changes of a mirror going from `old` to `new`;
+/// an entry that is new is also noted as fresh.
 pub fn reindex(batch: &mut sled::Batch, old: Option<&Value>, new: &Value) {
-    let fresh = entries(new);
-    for key in old.map(entries).unwrap_or_default() {
-        if !fresh.contains(&key) {
-            batch.remove(key);
-        }
+    let before = old.map(entries).unwrap_or_default();
+    let after = entries(new);
+    for key in before.iter().filter(|k| !after.contains(k)) {
+        batch.remove(key.clone());
     }
-    for key in fresh {
+    for key in after {
+        if !before.contains(&key) {
+            batch.insert(fresh(&key), Vec::new());
+        }
         batch.insert(key, Vec::new());
     }
 }
@@ -132,6 +146,6 @@ mod tests {
         reindex(&mut batch, Some(&old), &new);
         db.apply_batch(batch).unwrap();
         let keys: Vec<Vec<u8>> = db.iter().keys().map(|k| k.unwrap().to_vec()).collect();
-        assert_eq!(keys, entries(&new));
+        assert_eq!(keys, [entries(&new)[0].clone(), fresh(&entries(&new)[0])]);
     }
 }

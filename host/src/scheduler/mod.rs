@@ -20,11 +20,13 @@ pub mod error;
 pub mod index;
 pub mod kinds;
 pub mod lag;
+mod late;
 pub mod plan;
 
 pub use error::SchedulerError;
 pub use lag::LagSummary;
 
+use crate::calendars::{Calendars, CompiledCalendar};
 use crate::engine::{keys, Engine};
 use crate::event::{Event, ItemSnapshot};
 use kinds::{TimeKind, KINDS};
@@ -74,6 +76,9 @@ pub struct TickReport {
     pub crossed: usize,
     /// Index entries dropped because the mirror had moved on.
     pub stale: usize,
+    /// Items fired because they were indexed after their rule's sweep had
+    /// passed their due instant (counted in `fired` too).
+    pub late: usize,
 }
 
 /// What a sweep writes with a firing: where the rule's cursor moved, the
@@ -151,8 +156,12 @@ impl Scheduler {
     pub async fn tick(&self, now_ms: i64) -> Result<TickReport, SchedulerError> {
         let _one = self.shared.ticking.lock().await;
         let mut report = TickReport::default();
-        for plan in self.plans() {
-            self.sweep(&plan, now_ms, &mut report).await?;
+        let plans = self.plans();
+        // Entries indexed behind a cursor first: a sweep moves cursors past
+        // entries it fires itself.
+        self.late(&plans, now_ms, &mut report).await?;
+        for plan in &plans {
+            self.sweep(plan, now_ms, &mut report).await?;
         }
         self.counts(now_ms, &mut report).await?;
         Ok(report)
@@ -293,17 +302,8 @@ impl Scheduler {
                 progress.pass(blocked, key.to_vec(), marked.then_some(mark));
                 continue;
             };
-            let calendar = calendars.as_ref().map(|c| {
-                let text = |name: &str| fields.get(name).and_then(Value::as_str);
-                c.for_item(text("department"), text("brand"))
-            });
-            let due = match &calendar {
-                None => Some(anchor + plan.offset_ms),
-                Some(cal) => jiff::Timestamp::from_millisecond(anchor)
-                    .ok()
-                    .and_then(|a| cal.after_business_minutes(a, plan.offset_ms / kinds::MINUTE))
-                    .map(|t| t.as_millisecond()),
-            };
+            let calendar = calendars.as_deref().map(|c| calendar_of(c, &fields));
+            let due = due_of(plan, calendar, anchor);
             match due {
                 Some(due) if due <= now => {
                     if marked {
@@ -311,25 +311,10 @@ impl Scheduler {
                         progress.pass(blocked, key.to_vec(), Some(mark));
                         continue;
                     }
-                    let mut fields = fields;
-                    for (field, minutes) in plan.kind.minutes_at(anchor, due) {
-                        fields.insert(field.to_string(), minutes.into());
-                    }
-                    if let Some(cal) = &calendar {
-                        let at = |ms| jiff::Timestamp::from_millisecond(ms).ok();
-                        if let (Some(a), Some(d)) = (at(anchor), at(due)) {
-                            let minutes = cal.business_minutes_between(a, d);
-                            for m in plan.kind.measures {
-                                if m.direction == kinds::Direction::Since {
-                                    fields.insert(m.field.to_string(), minutes.into());
-                                }
-                            }
-                        }
-                    }
                     let item = ItemSnapshot {
                         kind: plan.kind.item_kind.to_string(),
                         id,
-                        fields,
+                        fields: fields_at(plan, calendar, fields, anchor, due),
                     };
                     chunk.push((item, due));
                     if blocked {
@@ -536,6 +521,51 @@ impl Scheduler {
             })?;
         Ok(mirror["fields"].as_object().cloned().unwrap_or_default())
     }
+}
+
+/// The business calendar of an item, from its department and brand.
+fn calendar_of<'c>(
+    calendars: &'c Calendars,
+    fields: &serde_json::Map<String, Value>,
+) -> &'c CompiledCalendar {
+    let text = |name: &str| fields.get(name).and_then(Value::as_str);
+    calendars.for_item(text("department"), text("brand"))
+}
+
+/// When an item anchored at `anchor` comes due for `plan` (`calendar` for a
+/// business-minutes plan); `None` when its calendar never gets there.
+fn due_of(plan: &Plan, calendar: Option<&CompiledCalendar>, anchor: i64) -> Option<i64> {
+    match calendar {
+        None => Some(anchor + plan.offset_ms),
+        Some(cal) => jiff::Timestamp::from_millisecond(anchor)
+            .ok()
+            .and_then(|a| cal.after_business_minutes(a, plan.offset_ms / kinds::MINUTE))
+            .map(|t| t.as_millisecond()),
+    }
+}
+
+/// The item's fields with the plan's minute fields as they are at `at_ms`
+/// (business minutes for a business-minutes plan's counting-up fields).
+fn fields_at(
+    plan: &Plan,
+    calendar: Option<&CompiledCalendar>,
+    mut fields: serde_json::Map<String, Value>,
+    anchor: i64,
+    at_ms: i64,
+) -> serde_json::Map<String, Value> {
+    for (field, minutes) in plan.kind.minutes_at(anchor, at_ms) {
+        fields.insert(field.to_string(), minutes.into());
+    }
+    let instant = |ms| jiff::Timestamp::from_millisecond(ms).ok();
+    if let (Some(cal), Some(a), Some(b)) = (calendar, instant(anchor), instant(at_ms)) {
+        let minutes = cal.business_minutes_between(a, b);
+        for m in plan.kind.measures {
+            if m.direction == kinds::Direction::Since {
+                fields.insert(m.field.to_string(), minutes.into());
+            }
+        }
+    }
+    fields
 }
 
 /// RFC 3339 text of an instant in ms.

@@ -496,3 +496,74 @@ async fn business_minutes_on_two_calendars_fire_each_item_once() {
     items.sort();
     assert_eq!(items, [["ticket/night"], ["ticket/office"]]);
 }
+
+/// Items indexed behind a rule's sweep still fire once, at the next tick,
+/// with the minutes as they are then: a follow-up set for 10 minutes ahead
+/// fires "less than 30 minutes before due" (not "exactly 30"), and a
+/// snapshot whose last activity is older than the one the idle sweep last
+/// passed fires "idle more than 5 minutes".
+#[tokio::test]
+async fn items_indexed_behind_the_sweep_fire_once_at_the_next_tick() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = clock();
+    let follow_up = |id: &str, op: &str, minutes: i64| {
+        timed(
+            id,
+            "ticket",
+            "ticket-follow-up-due",
+            json!([{"field": "follow-up-due-minutes", "op": op, "value": minutes}]),
+        )
+    };
+    let rules = [
+        follow_up("soon", "less", 30),
+        follow_up("exactly", "equals", 30),
+        idle_rule("idle", "greater", json!(5)),
+    ];
+    let engine = open(dir.path(), c.clone(), EngineConfig::default(), &rules).await;
+    let s = scheduler(&engine);
+    let due = |minutes: i64| json!({"follow-up-due": at(START_MS + minutes * MINUTE)});
+    engine
+        .ingest(ticket("ticket-follow-up-scheduled", "a", due(60), &c))
+        .await
+        .unwrap();
+    // "soon" fires for a at 31 (29 minutes left), "exactly" at 30; "idle" at 6.
+    assert_eq!(tick_at(&engine, &s, &c, 31).await.fired, 3);
+
+    c.advance(9 * MINUTE);
+    engine
+        .ingest(ticket("ticket-follow-up-scheduled", "b", due(50), &c))
+        .await
+        .unwrap();
+    let old = at(START_MS - MINUTE);
+    engine
+        .ingest(ticket(
+            "ticket-created",
+            "c",
+            json!({"last-activity": old}),
+            &c,
+        ))
+        .await
+        .unwrap();
+    let report = tick_at(&engine, &s, &c, 41).await;
+    assert_eq!((report.late, report.fired), (2, 2));
+    assert_eq!(tick_at(&engine, &s, &c, 42).await.fired, 0);
+    // b's own idle spell, from its creation at 40.
+    assert_eq!(tick_at(&engine, &s, &c, 46).await.fired, 1);
+    assert_eq!(tick_at(&engine, &s, &c, 200).await.fired, 0);
+    assert_eq!(
+        fired_field(&engine, "soon", "follow-up-due-minutes"),
+        [("a".to_string(), json!(29)), ("b".to_string(), json!(9))]
+    );
+    assert_eq!(attempts(&engine, "exactly").len(), 1);
+    assert_eq!(
+        fired_field(&engine, "idle", "idle-minutes"),
+        [
+            ("a".to_string(), json!(6)),
+            ("c".to_string(), json!(42)),
+            ("b".to_string(), json!(6))
+        ]
+    );
+    let mut idle: Vec<Vec<String>> = attempts(&engine, "idle").into_iter().map(|a| a.1).collect();
+    idle.sort();
+    assert_eq!(idle, [["ticket/a"], ["ticket/b"], ["ticket/c"]]);
+}
