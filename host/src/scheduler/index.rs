@@ -13,7 +13,7 @@
 //! same item) may each leave the entry of what they wrote; the mirror decides,
 //! and the scheduler drops an entry whose anchor the mirror no longer has.
 
-use super::kinds::{TimeKind, KINDS};
+use super::kinds::KINDS;
 use serde_json::Value;
 
 /// The prefix of one index for one item kind.
@@ -36,8 +36,8 @@ pub fn after(prefix: &[u8], anchor_ms: i64) -> Vec<u8> {
 }
 
 /// An entry's key.
-pub fn entry(kind: &TimeKind, anchor_ms: i64, id: &str) -> Vec<u8> {
-    let mut key = at(&prefix(kind.index, kind.item_kind), anchor_ms);
+pub fn entry(index: &str, kind: &str, anchor_ms: i64, id: &str) -> Vec<u8> {
+    let mut key = at(&prefix(index, kind), anchor_ms);
     key.push(b'/');
     key.extend_from_slice(id.as_bytes());
     key
@@ -70,10 +70,12 @@ pub fn entries(mirror: &Value) -> Vec<Vec<u8>> {
     };
     let mut keys: Vec<Vec<u8>> = Vec::new();
     for k in KINDS.iter().filter(|k| k.item_kind == kind) {
-        if let Some(anchor) = k.anchor_ms(mirror) {
-            let key = entry(k, anchor, id);
-            if !keys.contains(&key) {
-                keys.push(key);
+        for (index, anchor) in k.indexes() {
+            if let Some(ms) = anchor.ms(mirror) {
+                let key = entry(index, kind, ms, id);
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
             }
         }
     }
@@ -109,13 +111,14 @@ pub fn reindex(batch: &mut sled::Batch, old: Option<&Value>, new: &Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scheduler::kinds::kind;
     use serde_json::json;
 
     #[test]
     fn entries_sort_by_anchor_and_parse_back() {
-        let k = kind("ticket", "ticket-idle").unwrap();
-        let (early, late) = (entry(k, 5_000, "zz"), entry(k, 70_000, "aa"));
+        let (early, late) = (
+            entry("idle", "ticket", 5_000, "zz"),
+            entry("idle", "ticket", 70_000, "aa"),
+        );
         assert!(early < late);
         let p = prefix("idle", "ticket");
         assert_eq!(parse(&p, &late), Some((70_000, "aa".to_string())));
@@ -128,12 +131,8 @@ mod tests {
             "fields": {"created": 500, "follow-up-due": "1970-01-01T00:01:00Z"}});
         let keys = entries(&m);
         assert_eq!(keys.len(), 3);
-        assert!(keys.contains(&entry(kind("ticket", "ticket-idle").unwrap(), 1_000, "7")));
-        assert!(keys.contains(&entry(
-            kind("ticket", "ticket-follow-up-due").unwrap(),
-            60_000,
-            "7"
-        )));
+        assert!(keys.contains(&entry("idle", "ticket", 1_000, "7")));
+        assert!(keys.contains(&entry("follow-up", "ticket", 60_000, "7")));
     }
 
     #[test]

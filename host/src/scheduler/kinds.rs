@@ -29,6 +29,24 @@ pub struct Measure {
     pub field: &'static str,
     /// Which way it runs.
     pub direction: Direction,
+    /// The instant it counts from.
+    pub anchor: Anchor,
+    /// The index its items are kept in, by that instant.
+    pub index: &'static str,
+}
+
+impl Anchor {
+    /// The instant of a mirrored item (`{"fields": .., "updated_ms": ..}`), in
+    /// ms; `None` when the item has no such instant (it is then not indexed).
+    pub fn ms(self, mirror: &Value) -> Option<i64> {
+        let fields = &mirror["fields"];
+        match self {
+            Anchor::LastActivity => {
+                instant(&fields["last-activity"]).or_else(|| mirror["updated_ms"].as_i64())
+            }
+            Anchor::Field(name) => instant(&fields[name]),
+        }
+    }
 }
 
 /// A time-driven event type the scheduler fires.
@@ -40,21 +58,38 @@ pub struct TimeKind {
     pub event_type: &'static str,
     /// The item kind it is about.
     pub item_kind: &'static str,
-    /// Name of the ordered index its items are kept in.
+    /// The index a rule that constrains no measure sweeps.
     pub index: &'static str,
-    /// The instant its minutes are counted from.
+    /// The instant such a rule comes due at.
     pub anchor: Anchor,
     /// The minute fields it computes; the first one a rule's conditions
-    /// constrain sets the rule's threshold.
+    /// constrain sets the rule's threshold, instant and index.
     pub measures: &'static [Measure],
     /// Whether a rule must constrain a measure (an idle rule without idle
-    /// minutes would fire on every activity); otherwise it fires at the anchor.
+    /// minutes would fire on every activity); otherwise it fires at the
+    /// anchor plus `wait`.
     pub needs_threshold: bool,
+    /// For a type whose conditions say nothing of time: how long after the
+    /// anchor it fires, from the scheduler's settings.
+    pub wait: Wait,
+}
+
+/// How long after its anchor a type without minute conditions fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// At the anchor (a due date).
+    None,
+    /// `SchedulerConfig::kb_stale_after_ms`.
+    KbStale,
+    /// `SchedulerConfig::agent_inactive_after_ms`.
+    AgentInactive,
 }
 
 const IDLE: &[Measure] = &[Measure {
     field: "idle-minutes",
     direction: Direction::Since,
+    anchor: Anchor::LastActivity,
+    index: "idle",
 }];
 
 /// Every time-driven event type the scheduler handles.
@@ -67,6 +102,7 @@ pub const KINDS: &[TimeKind] = &[
         anchor: Anchor::LastActivity,
         measures: IDLE,
         needs_threshold: true,
+        wait: Wait::None,
     },
     TimeKind {
         category: "ticket",
@@ -77,8 +113,11 @@ pub const KINDS: &[TimeKind] = &[
         measures: &[Measure {
             field: "duration-minutes",
             direction: Direction::Since,
+            anchor: Anchor::Field("created"),
+            index: "created",
         }],
         needs_threshold: true,
+        wait: Wait::None,
     },
     TimeKind {
         category: "ticket",
@@ -90,13 +129,18 @@ pub const KINDS: &[TimeKind] = &[
             Measure {
                 field: "follow-up-due-minutes",
                 direction: Direction::Until,
+                anchor: Anchor::Field("follow-up-due"),
+                index: "follow-up",
             },
             Measure {
                 field: "follow-up-past-due-minutes",
                 direction: Direction::Since,
+                anchor: Anchor::Field("follow-up-due"),
+                index: "follow-up",
             },
         ],
         needs_threshold: false,
+        wait: Wait::None,
     },
     TimeKind {
         category: "task",
@@ -106,6 +150,7 @@ pub const KINDS: &[TimeKind] = &[
         anchor: Anchor::Field("due-date"),
         measures: &[],
         needs_threshold: false,
+        wait: Wait::None,
     },
     TimeKind {
         category: "live-chat",
@@ -115,6 +160,45 @@ pub const KINDS: &[TimeKind] = &[
         anchor: Anchor::LastActivity,
         measures: IDLE,
         needs_threshold: true,
+        wait: Wait::None,
+    },
+    TimeKind {
+        category: "whos-on",
+        event_type: "online-activity",
+        item_kind: "visitor",
+        index: "idle",
+        anchor: Anchor::LastActivity,
+        measures: &[
+            IDLE[0],
+            Measure {
+                field: "duration-minutes",
+                direction: Direction::Since,
+                anchor: Anchor::Field("session-start-time"),
+                index: "session",
+            },
+        ],
+        needs_threshold: true,
+        wait: Wait::None,
+    },
+    TimeKind {
+        category: "knowledge-base",
+        event_type: "kb-article-stale",
+        item_kind: "kb-article",
+        index: "changed",
+        anchor: Anchor::LastActivity,
+        measures: &[],
+        needs_threshold: false,
+        wait: Wait::KbStale,
+    },
+    TimeKind {
+        category: "active-group",
+        event_type: "agent-auto-inactive",
+        item_kind: "agent",
+        index: "idle",
+        anchor: Anchor::LastActivity,
+        measures: &[],
+        needs_threshold: false,
+        wait: Wait::AgentInactive,
     },
 ];
 
@@ -126,29 +210,35 @@ pub fn kind(category: &str, event_type: &str) -> Option<&'static TimeKind> {
 }
 
 impl TimeKind {
-    /// The anchor instant of a mirrored item (`{"fields": .., "updated_ms": ..}`),
-    /// in ms; `None` when the item has no such instant (it is then not indexed).
+    /// The anchor instant of a mirrored item for a rule that constrains no measure.
     pub fn anchor_ms(&self, mirror: &Value) -> Option<i64> {
-        let fields = &mirror["fields"];
-        match self.anchor {
-            Anchor::LastActivity => {
-                instant(&fields["last-activity"]).or_else(|| mirror["updated_ms"].as_i64())
-            }
-            Anchor::Field(name) => instant(&fields[name]),
-        }
+        self.anchor.ms(mirror)
     }
 
-    /// The computed minute fields at instant `at_ms`, for an item anchored at `anchor_ms`.
-    pub fn minutes_at(&self, anchor_ms: i64, at_ms: i64) -> Vec<(&'static str, i64)> {
+    /// Every (index, instant) its items are kept by.
+    pub fn indexes(&self) -> Vec<(&'static str, Anchor)> {
+        let mut out = vec![(self.index, self.anchor)];
+        for m in self.measures {
+            if !out.contains(&(m.index, m.anchor)) {
+                out.push((m.index, m.anchor));
+            }
+        }
+        out
+    }
+
+    /// The computed minute fields of a mirrored item at instant `at_ms`
+    /// (a measure whose instant the item lacks is left out).
+    pub fn minutes_at(&self, mirror: &Value, at_ms: i64) -> Vec<(&'static str, i64)> {
         self.measures
             .iter()
-            .map(|m| {
+            .filter_map(|m| {
+                let anchor_ms = m.anchor.ms(mirror)?;
                 let value = match m.direction {
                     Direction::Since => (at_ms - anchor_ms).div_euclid(MINUTE),
                     // Rounded up: a minute not fully left still counts as left.
                     Direction::Until => -(at_ms - anchor_ms).div_euclid(MINUTE),
                 };
-                (m.field, value.max(0))
+                Some((m.field, value.max(0)))
             })
             .collect()
     }
@@ -183,6 +273,7 @@ mod tests {
             let t = category.event_type(k.event_type).expect(k.event_type);
             assert!(t.time_based, "{} is not marked timed", k.event_type);
             for m in k.measures {
+                assert!(k.indexes().contains(&(m.index, m.anchor)));
                 assert!(
                     t.condition(m.field).is_some(),
                     "{} has no condition {}",
@@ -206,22 +297,23 @@ mod tests {
     fn minutes_count_whole_minutes_up_and_round_minutes_left_up() {
         let k = kind("ticket", "ticket-follow-up-due").unwrap();
         let due = 100 * MINUTE;
+        let mirror = json!({"fields": {"follow-up-due": due}});
         assert_eq!(
-            k.minutes_at(due, due - 30 * MINUTE),
+            k.minutes_at(&mirror, due - 30 * MINUTE),
             [
                 ("follow-up-due-minutes", 30),
                 ("follow-up-past-due-minutes", 0)
             ]
         );
         assert_eq!(
-            k.minutes_at(due, due - 29 * MINUTE - 1),
+            k.minutes_at(&mirror, due - 29 * MINUTE - 1),
             [
                 ("follow-up-due-minutes", 30),
                 ("follow-up-past-due-minutes", 0)
             ]
         );
         assert_eq!(
-            k.minutes_at(due, due + 5 * MINUTE + 1),
+            k.minutes_at(&mirror, due + 5 * MINUTE + 1),
             [
                 ("follow-up-due-minutes", 0),
                 ("follow-up-past-due-minutes", 5)

@@ -29,7 +29,7 @@ impl Scheduler {
         }
         let mut cursors = Vec::with_capacity(plans.len());
         for plan in plans {
-            let prefix = index::prefix(plan.kind.index, plan.kind.item_kind);
+            let prefix = index::prefix(plan.index, plan.kind.item_kind);
             let cursor = self.cursor(plan, &prefix)?;
             cursors.push((prefix, cursor));
         }
@@ -53,10 +53,10 @@ impl Scheduler {
                     marks.push(mark);
                     continue;
                 }
-                let Some(fields) = self.mirror_at(plan.kind, anchor, &id)? else {
+                let Some(mirror) = self.mirror_at(plan, anchor, &id)? else {
                     continue;
                 };
-                let calendar = plan.business.then(|| calendar_of(&calendars, &fields));
+                let calendar = plan.business.then(|| calendar_of(&calendars, &mirror));
                 match due_of(plan, calendar, anchor) {
                     Some(due) if due <= now => {
                         if due < now - self.shared.config.stop_after_ms {
@@ -80,7 +80,7 @@ impl Scheduler {
                     items: vec![ItemSnapshot {
                         kind: plan.kind.item_kind.to_string(),
                         id,
-                        fields: fields_at(plan, calendar, fields, anchor, now),
+                        fields: fields_at(plan, calendar, &mirror, anchor, now),
                     }],
                     idempotency_key: None,
                 };

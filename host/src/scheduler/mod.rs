@@ -29,7 +29,7 @@ pub use lag::LagSummary;
 use crate::calendars::{Calendars, CompiledCalendar};
 use crate::engine::{keys, Engine};
 use crate::event::{Event, ItemSnapshot};
-use kinds::{TimeKind, KINDS};
+use kinds::KINDS;
 use plan::Plan;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -52,6 +52,12 @@ pub struct SchedulerConfig {
     pub stop_after_ms: i64,
     /// Items per firing event (a digest rule sees them in one invocation). Default 500.
     pub chunk: usize,
+    /// KB Article Stale fires this long after an article last changed
+    /// (default 180 days).
+    pub kb_stale_after_ms: i64,
+    /// Agent Auto-Inactive fires this long after an agent's last activity
+    /// (default 30 minutes).
+    pub agent_inactive_after_ms: i64,
 }
 
 impl Default for SchedulerConfig {
@@ -59,6 +65,8 @@ impl Default for SchedulerConfig {
         SchedulerConfig {
             stop_after_ms: 7 * 24 * 3600 * 1000,
             chunk: 500,
+            kb_stale_after_ms: 180 * 24 * 3600 * 1000,
+            agent_inactive_after_ms: 30 * 60 * 1000,
         }
     }
 }
@@ -173,7 +181,7 @@ impl Scheduler {
         let tree = self.shared.engine.tree();
         let mut next: Option<i64> = None;
         for plan in self.plans() {
-            let prefix = index::prefix(plan.kind.index, plan.kind.item_kind);
+            let prefix = index::prefix(plan.index, plan.kind.item_kind);
             let start = match self.cursor(&plan, &prefix)? {
                 Some(c) => Bound::Excluded(c),
                 None => Bound::Included(prefix.clone()),
@@ -234,7 +242,7 @@ impl Scheduler {
                 .engine
                 .enabled_rules(kind.category, kind.event_type)
             {
-                match plan::plan(rule, kind) {
+                match plan::plan(rule, kind, &self.shared.config) {
                     Ok(p) => plans.push(p),
                     Err(e) => {
                         let id = match &e {
@@ -276,7 +284,7 @@ impl Scheduler {
     ) -> Result<(), SchedulerError> {
         let tree = self.shared.engine.tree();
         let rule = &plan.rule.rule.id;
-        let prefix = index::prefix(plan.kind.index, plan.kind.item_kind);
+        let prefix = index::prefix(plan.index, plan.kind.item_kind);
         let bound = now - plan.offset_ms;
         let floor = index::at(&prefix, bound - self.shared.config.stop_after_ms);
         let start = match self.cursor(plan, &prefix)? {
@@ -296,13 +304,13 @@ impl Scheduler {
             let blocked = pending.is_some();
             let mark = index::mark(rule, &key);
             let marked = plan.business && tree.contains_key(&mark)?;
-            let Some(fields) = self.mirror_at(plan.kind, anchor, &id)? else {
+            let Some(mirror) = self.mirror_at(plan, anchor, &id)? else {
                 tree.remove(&key)?;
                 report.stale += 1;
                 progress.pass(blocked, key.to_vec(), marked.then_some(mark));
                 continue;
             };
-            let calendar = calendars.as_deref().map(|c| calendar_of(c, &fields));
+            let calendar = calendars.as_deref().map(|c| calendar_of(c, &mirror));
             let due = due_of(plan, calendar, anchor);
             match due {
                 Some(due) if due <= now => {
@@ -314,7 +322,7 @@ impl Scheduler {
                     let item = ItemSnapshot {
                         kind: plan.kind.item_kind.to_string(),
                         id,
-                        fields: fields_at(plan, calendar, fields, anchor, due),
+                        fields: fields_at(plan, calendar, &mirror, anchor, due),
                     };
                     chunk.push((item, due));
                     if blocked {
@@ -345,15 +353,15 @@ impl Scheduler {
         Ok(())
     }
 
-    /// The mirrored fields of an item; `None` when the mirror no longer has
-    /// this anchor (a stale entry).
+    /// The mirrored item; `None` when the mirror no longer has this anchor
+    /// for the plan (a stale entry).
     fn mirror_at(
         &self,
-        kind: &TimeKind,
+        plan: &Plan,
         anchor: i64,
         id: &str,
-    ) -> Result<Option<serde_json::Map<String, Value>>, SchedulerError> {
-        let key = keys::item(kind.item_kind, id);
+    ) -> Result<Option<Value>, SchedulerError> {
+        let key = keys::item(plan.kind.item_kind, id);
         let Some(bytes) = self.shared.engine.tree().get(&key)? else {
             return Ok(None);
         };
@@ -362,12 +370,7 @@ impl Scheduler {
                 key: String::from_utf8_lossy(&key).into_owned(),
                 source,
             })?;
-        if kind.anchor_ms(&mirror) != Some(anchor) {
-            return Ok(None);
-        }
-        Ok(Some(
-            mirror["fields"].as_object().cloned().unwrap_or_default(),
-        ))
+        Ok((plan.anchor.ms(&mirror) == Some(anchor)).then_some(mirror))
     }
 
     /// Ingests the items of `chunk` that pass the rule, with the sweep's
@@ -523,12 +526,9 @@ impl Scheduler {
     }
 }
 
-/// The business calendar of an item, from its department and brand.
-fn calendar_of<'c>(
-    calendars: &'c Calendars,
-    fields: &serde_json::Map<String, Value>,
-) -> &'c CompiledCalendar {
-    let text = |name: &str| fields.get(name).and_then(Value::as_str);
+/// The business calendar of a mirrored item, from its department and brand.
+fn calendar_of<'c>(calendars: &'c Calendars, mirror: &Value) -> &'c CompiledCalendar {
+    let text = |name: &str| mirror["fields"][name].as_str();
     calendars.for_item(text("department"), text("brand"))
 }
 
@@ -544,23 +544,24 @@ fn due_of(plan: &Plan, calendar: Option<&CompiledCalendar>, anchor: i64) -> Opti
     }
 }
 
-/// The item's fields with the plan's minute fields as they are at `at_ms`
-/// (business minutes for a business-minutes plan's counting-up fields).
+/// The item's fields with its event type's minute fields as they are at
+/// `at_ms` (business minutes for a business-minutes plan's own measure).
 fn fields_at(
     plan: &Plan,
     calendar: Option<&CompiledCalendar>,
-    mut fields: serde_json::Map<String, Value>,
+    mirror: &Value,
     anchor: i64,
     at_ms: i64,
 ) -> serde_json::Map<String, Value> {
-    for (field, minutes) in plan.kind.minutes_at(anchor, at_ms) {
+    let mut fields = mirror["fields"].as_object().cloned().unwrap_or_default();
+    for (field, minutes) in plan.kind.minutes_at(mirror, at_ms) {
         fields.insert(field.to_string(), minutes.into());
     }
     let instant = |ms| jiff::Timestamp::from_millisecond(ms).ok();
     if let (Some(cal), Some(a), Some(b)) = (calendar, instant(anchor), instant(at_ms)) {
         let minutes = cal.business_minutes_between(a, b);
         for m in plan.kind.measures {
-            if m.direction == kinds::Direction::Since {
+            if m.direction == kinds::Direction::Since && m.anchor == plan.anchor {
                 fields.insert(m.field.to_string(), minutes.into());
             }
         }

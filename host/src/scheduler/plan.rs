@@ -4,7 +4,8 @@
 //! desk shows them); "follow-up due minutes less than 30" 29 minutes before
 //! the follow-up; a Task Due rule at the task's due date.
 
-use super::kinds::{Direction, TimeKind, MINUTE};
+use super::kinds::{Anchor, Direction, TimeKind, Wait, MINUTE};
+use super::SchedulerConfig;
 use crate::conditions::{Compiled, Field};
 use crate::rules::validate::CheckedRule;
 use std::sync::Arc;
@@ -19,6 +20,10 @@ pub struct Plan {
     pub rule: Arc<CheckedRule>,
     /// Its event type.
     pub kind: &'static TimeKind,
+    /// The index it sweeps.
+    pub index: &'static str,
+    /// The instant of an item it counts from.
+    pub anchor: Anchor,
     /// An item comes due at its anchor plus this (negative: before the anchor).
     pub offset_ms: i64,
     /// Counted in business minutes of the item's calendar (the rule says so
@@ -52,7 +57,11 @@ pub enum PlanError {
 }
 
 /// The plan of `rule`, of time-driven type `kind`.
-pub fn plan(rule: Arc<CheckedRule>, kind: &'static TimeKind) -> Result<Plan, PlanError> {
+pub fn plan(
+    rule: Arc<CheckedRule>,
+    kind: &'static TimeKind,
+    config: &SchedulerConfig,
+) -> Result<Plan, PlanError> {
     for measure in kind.measures {
         let on: Vec<&Compiled> = rule
             .conditions
@@ -80,6 +89,8 @@ pub fn plan(rule: Arc<CheckedRule>, kind: &'static TimeKind) -> Result<Plan, Pla
         return Ok(Plan {
             rule,
             kind,
+            index: measure.index,
+            anchor: measure.anchor,
             offset_ms,
             business,
         });
@@ -93,7 +104,13 @@ pub fn plan(rule: Arc<CheckedRule>, kind: &'static TimeKind) -> Result<Plan, Pla
         _ => Ok(Plan {
             rule,
             kind,
-            offset_ms: 0,
+            index: kind.index,
+            anchor: kind.anchor,
+            offset_ms: match kind.wait {
+                Wait::None => 0,
+                Wait::KbStale => config.kb_stale_after_ms,
+                Wait::AgentInactive => config.agent_inactive_after_ms,
+            },
             business: false,
         }),
     }

@@ -567,3 +567,92 @@ async fn items_indexed_behind_the_sweep_fire_once_at_the_next_tick() {
     idle.sort();
     assert_eq!(idle, [["ticket/a"], ["ticket/b"], ["ticket/c"]]);
 }
+
+/// Who's On Online Activity fires on a visitor's idle minutes and, for
+/// another rule, on the minutes since the session started, once each.
+#[tokio::test]
+async fn online_activity_fires_on_visitor_idle_and_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = clock();
+    let visitor_rule = |id: &str, field: &str, minutes: i64| {
+        let mut r = timed(
+            id,
+            "whos-on",
+            "online-activity",
+            json!([{"field": field, "op": "equals", "value": minutes}]),
+        );
+        r["actions"] = json!([log("digest", json!({}))]);
+        r
+    };
+    let rules = [
+        visitor_rule("idle", "idle-minutes", 3),
+        visitor_rule("long", "duration-minutes", 20),
+    ];
+    let engine = open(dir.path(), c.clone(), EngineConfig::default(), &rules).await;
+    let s = scheduler(&engine);
+    let visit = |event_type: &str, c: &ManualClock| -> Event {
+        serde_json::from_value(json!({
+            "category": "whos-on", "event_type": event_type, "occurred_at": at(c.now_ms()),
+            "items": [{"kind": "visitor", "id": "v1",
+                       "fields": {"session-start-time": at(START_MS)}}]
+        }))
+        .unwrap()
+    };
+    engine.ingest(visit("live-chat-invited", &c)).await.unwrap();
+    assert_eq!(tick_at(&engine, &s, &c, 3).await.fired, 1);
+    c.advance(7 * MINUTE);
+    engine
+        .ingest(visit("live-chat-rejected", &c))
+        .await
+        .unwrap();
+    assert_eq!(tick_at(&engine, &s, &c, 12).await.fired, 0);
+    assert_eq!(tick_at(&engine, &s, &c, 13).await.fired, 1);
+    assert_eq!(tick_at(&engine, &s, &c, 20).await.fired, 1);
+    assert_eq!(tick_at(&engine, &s, &c, 90).await.fired, 0);
+    assert_eq!(attempts(&engine, "idle").len(), 2);
+    assert_eq!(attempts(&engine, "long").len(), 1);
+}
+
+/// KB Article Stale and Agent Auto-Inactive wait as long as the scheduler's
+/// settings say after the article's or agent's last change.
+#[tokio::test]
+async fn kb_article_stale_and_agent_auto_inactive_wait_the_configured_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = clock();
+    let mut stale = timed("stale", "knowledge-base", "kb-article-stale", json!([]));
+    stale["actions"] = json!([log("per-item", json!({}))]);
+    let mut away = timed("away", "active-group", "agent-auto-inactive", json!([]));
+    away["actions"] = json!([log("digest", json!({}))]);
+    let engine = open(
+        dir.path(),
+        c.clone(),
+        EngineConfig::default(),
+        &[stale, away],
+    )
+    .await;
+    let s = Scheduler::new(
+        engine.clone(),
+        SchedulerConfig {
+            kb_stale_after_ms: 24 * 60 * MINUTE,
+            agent_inactive_after_ms: 15 * MINUTE,
+            ..SchedulerConfig::default()
+        },
+    );
+    for (category, event_type, kind, id) in [
+        ("knowledge-base", "kb-article-modified", "kb-article", "kb1"),
+        ("active-group", "agent-status-afk", "agent", "ann"),
+    ] {
+        let e: Event = serde_json::from_value(json!({
+            "category": category, "event_type": event_type, "occurred_at": at(c.now_ms()),
+            "items": [{"kind": kind, "id": id, "fields": {}}]
+        }))
+        .unwrap();
+        engine.ingest(e).await.unwrap();
+    }
+    assert_eq!(tick_at(&engine, &s, &c, 14).await.fired, 0);
+    assert_eq!(tick_at(&engine, &s, &c, 15).await.fired, 1);
+    assert_eq!(tick_at(&engine, &s, &c, 24 * 60 - 1).await.fired, 0);
+    assert_eq!(tick_at(&engine, &s, &c, 24 * 60).await.fired, 1);
+    assert_eq!(attempts(&engine, "away")[0].1, ["agent/ann"]);
+    assert_eq!(attempts(&engine, "stale")[0].1, ["kb-article/kb1"]);
+}
