@@ -81,6 +81,11 @@ fn main() -> Result<()> {
                 .current_dir(&root)
                 .env("TOCSIN_PLUGINS_DIR", &built.plugins)
                 .args(["bench", "--package", "tocsin", "--bench", "ingest"]))?;
+            step("scheduler benchmark: 1,000,000 tickets, tick cost and lag");
+            run(cargo()
+                .current_dir(&root)
+                .env("TOCSIN_PLUGINS_DIR", &built.plugins)
+                .args(["bench", "--package", "tocsin", "--bench", "scheduler"]))?;
         }
         Task::Test { no_lint } => {
             let built = plugins::build(&root)?;
