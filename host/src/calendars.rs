@@ -326,6 +326,30 @@ impl Calendars {
     }
 }
 
+/// The calendars an admin stored (tree `settings`, key `calendars`), if any.
+pub fn stored(store: &crate::store::Store) -> anyhow::Result<Option<CalendarConfig>> {
+    let tree = store.tree("settings")?;
+    Ok(match tree.get("calendars")? {
+        Some(v) => Some(serde_json::from_slice(&v)?),
+        None => None,
+    })
+}
+
+/// Checks and stores the calendars; returns them compiled.
+pub fn store_config(
+    store: &crate::store::Store,
+    config: &CalendarConfig,
+) -> anyhow::Result<Result<Calendars, CalendarError>> {
+    let compiled = match Calendars::compile(config) {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    let tree = store.tree("settings")?;
+    tree.insert("calendars", serde_json::to_vec(config)?)?;
+    tree.flush()?;
+    Ok(Ok(compiled))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

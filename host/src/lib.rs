@@ -7,6 +7,7 @@
 //! capability grants itself.
 //!
 //! ## Layout (one module per box of the data flow)
+//! - [`api`]: the HTTP API: routes, tokens and roles, OpenAPI, metrics.
 //! - [`catalog`]: every category, event type, condition and action, as data.
 //! - [`rules`]: the stored rule definitions.
 //! - [`conditions`]: typed conditions, compiled once, evaluated with explain.
@@ -25,13 +26,16 @@
 //!   when a `send-canned-reply` command is applied.
 //! - [`scheduler`]: time-driven event types (idle, due, duration) fired from
 //!   ordered indexes of the item mirror, through the same ingestion.
+//! - [`config`]: the server's configuration file.
 //! - [`cli`]: the `tocsin` command line.
 
+pub mod api;
 pub mod calendars;
 pub mod canned;
 pub mod catalog;
 pub mod cli;
 pub mod conditions;
+pub mod config;
 pub mod dispatch;
 pub mod engine;
 pub mod event;

@@ -4,6 +4,9 @@ mod demo;
 mod ingest;
 mod plugin;
 mod profiles;
+mod rule;
+pub mod serve;
+mod token;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -35,6 +38,27 @@ enum Command {
     /// Import or export agents' notification profiles.
     #[command(subcommand)]
     Profiles(profiles::ProfilesCommand),
+    /// Manage rules on a data directory (list, show, add, edit, enable, disable, delete, explain, export, import).
+    #[command(subcommand)]
+    Rule(rule::RuleCommand),
+    /// Send events to the engine.
+    #[command(subcommand)]
+    Event(EventCommand),
+    /// Print audit records as JSON lines.
+    Audit(rule::AuditArgs),
+    /// Run the engine and the HTTP API until Ctrl-C or SIGTERM.
+    Serve(serve::ServeArgs),
+    /// Create, list or revoke API tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+}
+
+/// Event commands.
+#[derive(Subcommand)]
+enum EventCommand {
+    /// Send events (JSON lines) through the engine; print each acknowledgement
+    /// (the same as `tocsin ingest`).
+    Send(ingest::IngestArgs),
 }
 
 /// Default data directory.
@@ -56,6 +80,11 @@ pub fn main() -> ExitCode {
             Command::Demo(args) => demo::run(args).await,
             Command::Plugin(cmd) => plugin::run(cmd).await,
             Command::Ingest(args) => ingest::run(args).await,
+            Command::Serve(args) => serve::run(args).await,
+            Command::Rule(cmd) => rule::run(cmd).await,
+            Command::Event(EventCommand::Send(args)) => ingest::run(args).await,
+            Command::Audit(args) => rule::audit(args).await,
+            Command::Token(cmd) => token::run(cmd),
             Command::Profiles(cmd) => profiles::run(cmd),
             Command::Catalog { json } => {
                 let catalog = crate::catalog::catalog();

@@ -1,7 +1,11 @@
-//! `tocsin plugin ...`: checking plugin components.
+//! `tocsin plugin ...`: checking, installing, listing, granting and removing
+//! plugin components on a data directory (while the server is stopped; a
+//! running server has `POST /v1/plugins`, `.../reload`, `.../grants`).
 
+use super::serve::{installed_dir, open, open_store, Place};
 use crate::plugins::{Grants, Registry, Runtime, RuntimeConfig};
 use crate::store::Store;
+use anyhow::Context as _;
 use clap::Subcommand;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,27 +19,126 @@ pub enum PluginCommand {
         /// The component file.
         wasm: PathBuf,
     },
+    /// Check a component (`x.wasm` next to its manifest `x.toml`) and keep it
+    /// in the data directory, where the server loads it at start.
+    Install {
+        /// Data directory.
+        #[arg(long, env = "TOCSIN_DATA", default_value_os_t = super::default_data())]
+        data: PathBuf,
+        /// The component file.
+        wasm: PathBuf,
+    },
+    /// List the plugins the server would load: id, version, world, actions, grants.
+    List {
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Give a plugin grants from a TOML file (kept in the store; they win
+    /// over the configuration file's).
+    Grant {
+        /// Data directory.
+        #[arg(long, env = "TOCSIN_DATA", default_value_os_t = super::default_data())]
+        data: PathBuf,
+        /// Plugin id.
+        id: String,
+        /// TOML file of grants (`helpdesk = ["set-status"]`, `memory-mib = 32`, ...).
+        grants: PathBuf,
+    },
+    /// Remove an installed plugin from the data directory (built-in plugins
+    /// stay; take their grants away instead).
+    Remove {
+        /// Data directory.
+        #[arg(long, env = "TOCSIN_DATA", default_value_os_t = super::default_data())]
+        data: PathBuf,
+        /// Plugin id.
+        id: String,
+    },
+}
+
+/// Loads a component with its manifest in a throwaway runtime.
+async fn check(wasm: &std::path::Path) -> anyhow::Result<crate::plugins::Installed> {
+    let scratch = tempdir()?;
+    let store = Store::open(&scratch)?;
+    let runtime = Arc::new(Runtime::new(RuntimeConfig::default(), Arc::new(store))?);
+    let registry = Registry::new(runtime);
+    let installed = registry.install_file(wasm, Grants::default()).await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    installed
+}
+
+fn describe(installed: &crate::plugins::Installed) {
+    let m = &installed.plugin.manifest;
+    println!("{} {} ({}, {})", m.id, m.version, m.world.name(), m.wit);
+    for a in &installed.plugin.info.actions {
+        let modes: Vec<&str> = a.modes.iter().map(|m| m.name()).collect();
+        println!("  action {} \"{}\" [{}]", a.id, a.title, modes.join(", "));
+    }
 }
 
 pub async fn run(cmd: PluginCommand) -> anyhow::Result<()> {
     match cmd {
         PluginCommand::Check { wasm } => {
-            let scratch = tempdir()?;
-            let store = Store::open(&scratch)?;
-            let runtime = Arc::new(Runtime::new(RuntimeConfig::default(), Arc::new(store))?);
-            let registry = Registry::new(runtime);
-            let installed = registry.install_file(&wasm, Grants::default()).await;
-            let _ = std::fs::remove_dir_all(&scratch);
-            let installed = installed?;
-            let m = &installed.plugin.manifest;
-            println!("{} {} ({}, {})", m.id, m.version, m.world.name(), m.wit);
-            for a in &installed.plugin.info.actions {
-                let modes: Vec<&str> = a.modes.iter().map(|m| m.name()).collect();
-                println!("  action {} \"{}\" [{}]", a.id, a.title, modes.join(", "));
+            describe(&check(&wasm).await?);
+        }
+        PluginCommand::Install { data, wasm } => {
+            let installed = check(&wasm).await?;
+            let id = installed.plugin.id().to_string();
+            let dir = installed_dir(&data);
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            std::fs::copy(&wasm, dir.join(format!("{id}.wasm")))
+                .with_context(|| format!("copying {}", wasm.display()))?;
+            let manifest = crate::plugins::registry::manifest_path(&wasm);
+            std::fs::copy(&manifest, dir.join(format!("{id}.toml")))
+                .with_context(|| format!("copying {}", manifest.display()))?;
+            describe(&installed);
+            println!("installed into {}", dir.display());
+        }
+        PluginCommand::List { place } => {
+            let (_, registry) = open(&place.config()?, false).await?;
+            for i in registry.list() {
+                let p = &i.plugin;
+                let actions: Vec<&str> = p.info.actions.iter().map(|a| a.id.as_str()).collect();
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    p.id(),
+                    p.info.version,
+                    p.manifest.world.name(),
+                    if actions.is_empty() {
+                        "-".to_string()
+                    } else {
+                        actions.join(",")
+                    },
+                    serde_json::to_string(&*i.grants)?
+                );
             }
-            Ok(())
+        }
+        PluginCommand::Grant { data, id, grants } => {
+            let text = std::fs::read_to_string(&grants)
+                .with_context(|| format!("reading {}", grants.display()))?;
+            let parsed: Grants =
+                toml::from_str(&text).with_context(|| grants.display().to_string())?;
+            parsed
+                .validate()
+                .with_context(|| grants.display().to_string())?;
+            crate::config::store_grants(&open_store(&data)?, &id, Some(&parsed))?;
+            println!("granted {id}: {}", serde_json::to_string(&parsed)?);
+        }
+        PluginCommand::Remove { data, id } => {
+            let dir = installed_dir(&data);
+            let wasm = dir.join(format!("{id}.wasm"));
+            if !wasm.exists() {
+                anyhow::bail!(
+                    "no installed plugin `{id}` in {} (built-in plugins cannot be removed; take their grants away with `tocsin plugin grant`)",
+                    dir.display()
+                );
+            }
+            std::fs::remove_file(&wasm)?;
+            let _ = std::fs::remove_file(dir.join(format!("{id}.toml")));
+            crate::config::store_grants(&open_store(&data)?, &id, None)?;
+            println!("removed {id}");
         }
     }
+    Ok(())
 }
 
 /// A private scratch directory for a throwaway store.

@@ -46,7 +46,7 @@ fn item_key(item: &ItemSnapshot) -> String {
 }
 
 /// Checks the event against the catalog (after its own checks).
-fn check(event: &Event) -> Result<(), EventError> {
+pub(super) fn check(event: &Event) -> Result<(), EventError> {
     event.validate()?;
     let err = |field: &str, problem: String| EventError {
         field: field.into(),
@@ -76,15 +76,6 @@ fn check(event: &Event) -> Result<(), EventError> {
         ));
     }
     Ok(())
-}
-
-/// An event from the scheduler: the one rule it fires for, and the writes
-/// (the rule's cursor) that must land in the same batch.
-pub(super) struct Scoped {
-    /// The rule.
-    pub rule: String,
-    /// Extra writes for the batch (`None`: remove the key).
-    pub writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
 /// A finished batch, the jobs it enqueues and the windows now coalescing.
@@ -158,7 +149,7 @@ impl<'a> Pending<'a> {
 impl Engine {
     /// Ingests an event from the help desk (cascade depth 0).
     pub async fn ingest(&self, event: Event) -> Result<IngestResult, IngestError> {
-        self.inner.ingest(event, 0).await
+        self.inner.ingest(event, 0, None).await
     }
 
     /// Ends every coalescing window that is due: its waiting items become one
@@ -169,21 +160,28 @@ impl Engine {
 }
 
 impl Inner {
+    /// Ingests an event; with `only`, the one rule it may fire (a manual run).
     pub(super) async fn ingest(
         &self,
         event: Event,
         depth: u32,
+        only: Option<&str>,
     ) -> Result<IngestResult, IngestError> {
-        self.ingest_with(event, depth, None).await
+        self.ingest_with(event, depth, only, depth == 0, Vec::new())
+            .await
     }
 
-    /// Ingests an event; a [`Scoped`] one (from the scheduler) fires only its
-    /// rule, leaves the item mirror alone and adds its writes to the batch.
+    /// Ingests an event. `only`: the one rule it may fire; `mirror`: whether
+    /// its snapshots replace the item mirror (see [`Inner::prepare`]);
+    /// `writes` (`None`: remove the key) join the event's atomic batch (the
+    /// scheduler's cursor, from [`Engine::ingest_scheduled`]).
     pub(super) async fn ingest_with(
         &self,
         mut event: Event,
         depth: u32,
-        scope: Option<Scoped>,
+        only: Option<&str>,
+        mirror: bool,
+        writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     ) -> Result<IngestResult, IngestError> {
         check(&event)?;
         // Everything that needs no lock happens first, so concurrent events
@@ -192,7 +190,7 @@ impl Inner {
             event.id = Some(format!("ev-{:016x}", self.next_id()?));
         }
         let now = self.clock.now_ms();
-        let prepared = self.prepare(&event, now, scope.as_ref().map(|s| s.rule.as_str()))?;
+        let prepared = self.prepare(&event, now, only, mirror)?;
         let (result, pending) = {
             let _one_at_a_time = self.decide.lock().await;
             if let Some(key) = &event.idempotency_key {
@@ -212,7 +210,7 @@ impl Inner {
             }
             let mut p = Pending::new(self, now);
             let result = self.decide_event(&event, depth, prepared, &mut p)?;
-            for (k, v) in scope.map(|s| s.writes).unwrap_or_default() {
+            for (k, v) in writes {
                 match v {
                     Some(v) => p.batch.insert(k, v),
                     None => p.batch.remove(k),
@@ -244,13 +242,23 @@ impl Inner {
     }
 
     /// The parts of ingestion that need no lock. With `only`, just that
-    /// rule may fire and the item mirror is not written (the snapshot came
-    /// from it).
-    fn prepare(&self, event: &Event, now: i64, only: Option<&str>) -> anyhow::Result<Prepared> {
+    /// rule may fire.
+    /// `mirror`: whether the event's item snapshots replace the item mirror.
+    /// A help desk's event does; a follow-on event does not, since the
+    /// command that caused it already changed the mirror, and a later
+    /// command of the same run may have changed it again since; nor does a
+    /// scheduler's, whose snapshot came from the mirror.
+    fn prepare(
+        &self,
+        event: &Event,
+        now: i64,
+        only: Option<&str>,
+        mirror: bool,
+    ) -> anyhow::Result<Prepared> {
         let id = event.id.clone().unwrap_or_default();
         let writes = vec![(keys::event(&id), serde_json::to_vec(event)?)];
         let mut items = Vec::new();
-        for item in event.items.iter().filter(|_| only.is_none()) {
+        for item in event.items.iter().filter(|_| mirror) {
             items.push((
                 keys::item(&item.kind, &item.id),
                 json!({
@@ -262,11 +270,10 @@ impl Inner {
         let matcher = self.matcher.read().expect("matcher lock");
         let at = event.at();
         let mut firings = Vec::new();
-        let chosen = matcher
-            .matches(event, at)
-            .into_iter()
-            .filter(|f| only.is_none_or(|rule| f.rule.rule.id == rule));
-        for firing in chosen {
+        for firing in matcher.matches(event, at) {
+            if only.is_some_and(|id| id != firing.rule.rule.id) {
+                continue;
+            }
             let explain = matcher.explain_rule(firing.rule, event, at);
             firings.push(Planned {
                 rule: firing.rule.clone(),

@@ -18,6 +18,7 @@ pub mod gate;
 mod ingest;
 pub mod keys;
 pub mod outbox;
+pub mod requests;
 mod scheduled;
 pub mod sink;
 mod worker;
@@ -107,7 +108,13 @@ struct Inner {
     /// Rules disabled as runaway, to remove from the matcher.
     disabled: Mutex<Vec<String>>,
     wake: Notify,
+    /// Told of every finished attempt: plugin, outcome, duration (ms).
+    observer: std::sync::OnceLock<InvocationObserver>,
 }
+
+/// A function told of every finished attempt: plugin, outcome (`ok`,
+/// `retry`, `dead-letter`) and duration in milliseconds.
+pub type InvocationObserver = Arc<dyn Fn(&str, &str, u64) + Send + Sync>;
 
 #[derive(Default)]
 struct Queue {
@@ -175,6 +182,7 @@ impl Engine {
                 recent: Mutex::new(HashMap::new()),
                 disabled: Mutex::new(Vec::new()),
                 wake: Notify::new(),
+                observer: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -183,6 +191,20 @@ impl Engine {
     /// plugins queued).
     pub fn store(&self) -> &Store {
         self.inner.sink.store()
+    }
+
+    /// Replaces the calendars used for business hours and local times.
+    pub fn set_calendars(&self, calendars: Arc<Calendars>) {
+        self.inner
+            .matcher
+            .write()
+            .expect("matcher lock")
+            .set_calendars(calendars);
+    }
+
+    /// The installed plugins the engine's rules are checked against.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.inner.registry
     }
 
     /// The rule store; call [`Engine::reload_rules`] after changing it.
@@ -239,6 +261,12 @@ impl Engine {
     /// Alerts (rules disabled as runaway, cascades cut), oldest first.
     pub fn alerts(&self) -> anyhow::Result<Vec<serde_json::Value>> {
         self.inner.values("alert/")
+    }
+
+    /// Sets the function told of every finished attempt (for metrics); only
+    /// the first call has an effect.
+    pub fn observe_invocations(&self, observer: InvocationObserver) {
+        let _ = self.inner.observer.set(observer);
     }
 
     /// Whether an event is stored.

@@ -2,7 +2,6 @@
 //! the enabled rules of an event type, which items a rule passes, and an
 //! ingestion scoped to one rule whose batch also carries the rule's cursor.
 
-use super::ingest::Scoped;
 use super::{Clock, Engine, IngestError, IngestResult};
 use crate::event::Event;
 use crate::rules::validate::CheckedRule;
@@ -59,10 +58,8 @@ impl Engine {
         rule: &str,
         writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     ) -> Result<IngestResult, IngestError> {
-        let scope = Scoped {
-            rule: rule.to_string(),
-            writes,
-        };
-        self.inner.ingest_with(event, 0, Some(scope)).await
+        self.inner
+            .ingest_with(event, 0, Some(rule), false, writes)
+            .await
     }
 }

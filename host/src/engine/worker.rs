@@ -74,16 +74,38 @@ impl Engine {
             }
             ready.into_iter().map(|(_, n)| n).collect()
         };
-        let mut set = tokio::task::JoinSet::new();
+        // A rule's actions run in their listed order: jobs of one firing
+        // (same event, rule and items) run one after the other, in job order,
+        // which is action order; different firings and items run side by side.
+        let mut firings: std::collections::BTreeMap<(String, String, String), Vec<u64>> =
+            Default::default();
         for n in due {
+            let key = match self.inner.tree.get(keys::job(n)) {
+                Ok(Some(v)) => match serde_json::from_slice::<Job>(&v) {
+                    Ok(job) => (
+                        job.event.clone(),
+                        job.rule.clone(),
+                        job.item_ids().join(","),
+                    ),
+                    Err(_) => (format!("{n}"), String::new(), String::new()),
+                },
+                _ => (format!("{n}"), String::new(), String::new()),
+            };
+            firings.entry(key).or_default().push(n);
+        }
+        let mut set = tokio::task::JoinSet::new();
+        for (_, mut jobs) in firings {
+            jobs.sort_unstable();
             let inner = self.inner.clone();
-            set.spawn(async move { inner.run_job(n).await });
+            set.spawn(async move {
+                for n in jobs {
+                    if let Err(e) = inner.run_job(n).await {
+                        tracing::error!("running a job: {e:#}");
+                    }
+                }
+            });
         }
-        while let Some(done) = set.join_next().await {
-            if let Ok(Err(e)) = done {
-                tracing::error!("running a job: {e:#}");
-            }
-        }
+        while set.join_next().await.is_some() {}
         self.inner.forget_disabled();
         let q = self.inner.queue.lock().expect("queue lock");
         let next_job = q.due.first().map(|(at, _)| *at);
@@ -201,6 +223,9 @@ impl Inner {
                 ("dead-letter", why.clone(), None)
             }
         };
+        if let Some(observe) = self.observer.get() {
+            observe(&job.action.plugin, outcome, duration_ms);
+        }
         let record = Record {
             seq: self.next_id()?,
             event: job.event.clone(),
@@ -258,7 +283,7 @@ impl Inner {
                 .await?;
                 continue;
             }
-            if let Err(e) = self.ingest(event, depth).await {
+            if let Err(e) = self.ingest(event, depth, None).await {
                 tracing::error!("follow-on event of {invocation_id}: {e}");
             }
         }

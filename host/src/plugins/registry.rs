@@ -78,6 +78,29 @@ impl Registry {
         self.install(manifest, &wasm, grants).await
     }
 
+    /// Removes a plugin; invocations already running finish on it. Returns
+    /// what was installed.
+    pub fn remove(&self, id: &str) -> Option<Installed> {
+        self.plugins()
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id)
+    }
+
+    /// Gives an installed plugin new grants (checked first); invocations
+    /// already running keep the grants they started with.
+    pub fn set_grants(&self, id: &str, grants: Grants) -> anyhow::Result<Installed> {
+        grants
+            .validate()
+            .with_context(|| format!("plugin `{id}`"))?;
+        let mut plugins = self.plugins().write().unwrap_or_else(|p| p.into_inner());
+        let Some(installed) = plugins.get_mut(id) else {
+            anyhow::bail!("no plugin `{id}` is installed");
+        };
+        installed.grants = Arc::new(grants);
+        Ok(installed.clone())
+    }
+
     /// The installed plugin with this id.
     pub fn get(&self, id: &str) -> Option<Installed> {
         self.plugins()

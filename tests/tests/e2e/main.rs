@@ -1,5 +1,6 @@
 //! End-to-end tests, linked into one binary (one link of wasmtime and the host instead of one per file).
 
+mod api;
 mod audit;
 mod canned;
 mod capabilities;
@@ -16,6 +17,7 @@ mod log_file;
 mod profiles;
 mod providers;
 mod rules;
+mod serve;
 mod smtp;
 mod time_events;
 mod web_call;
