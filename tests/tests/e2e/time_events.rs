@@ -75,6 +75,21 @@ fn scheduler(engine: &Engine) -> Scheduler {
     Scheduler::new(engine.clone(), SchedulerConfig::default())
 }
 
+/// An event of `category`/`event_type` about item `kind`/`id` with `fields`,
+/// stamped at the clock's now.
+fn item_event(
+    (category, event_type): (&str, &str),
+    (kind, id): (&str, &str),
+    fields: Value,
+    c: &ManualClock,
+) -> Event {
+    serde_json::from_value(json!({
+        "category": category, "event_type": event_type, "occurred_at": at(c.now_ms()),
+        "items": [{"kind": kind, "id": id, "fields": fields}]
+    }))
+    .unwrap()
+}
+
 /// A ticket event of `event_type` with `fields`, stamped at the clock's now.
 fn ticket(event_type: &str, id: &str, fields: Value, c: &ManualClock) -> Event {
     let mut e = event(event_type, &[id], fields);
@@ -274,12 +289,12 @@ async fn task_due_fires_at_the_due_date() {
     let rules = [timed("due", "task", "task-due", json!([]))];
     let engine = open(dir.path(), c.clone(), EngineConfig::default(), &rules).await;
     let s = scheduler(&engine);
-    let task: Event = serde_json::from_value(json!({
-        "category": "task", "event_type": "task-created", "occurred_at": at(c.now_ms()),
-        "items": [{"kind": "task", "id": "t1",
-                   "fields": {"subject": "call back", "due-date": at(START_MS + 90 * MINUTE)}}]
-    }))
-    .unwrap();
+    let task = item_event(
+        ("task", "task-created"),
+        ("task", "t1"),
+        json!({"subject": "call back", "due-date": at(START_MS + 90 * MINUTE)}),
+        &c,
+    );
     engine.ingest(task).await.unwrap();
     assert_eq!(s.next_due().unwrap(), Some(START_MS + 90 * MINUTE));
     assert_eq!(tick_at(&engine, &s, &c, 89).await.fired, 0);
@@ -590,13 +605,13 @@ async fn online_activity_fires_on_visitor_idle_and_duration() {
     ];
     let engine = open(dir.path(), c.clone(), EngineConfig::default(), &rules).await;
     let s = scheduler(&engine);
-    let visit = |event_type: &str, c: &ManualClock| -> Event {
-        serde_json::from_value(json!({
-            "category": "whos-on", "event_type": event_type, "occurred_at": at(c.now_ms()),
-            "items": [{"kind": "visitor", "id": "v1",
-                       "fields": {"session-start-time": at(START_MS)}}]
-        }))
-        .unwrap()
+    let visit = |event_type: &str, c: &ManualClock| {
+        item_event(
+            ("whos-on", event_type),
+            ("visitor", "v1"),
+            json!({"session-start-time": at(START_MS)}),
+            c,
+        )
     };
     engine.ingest(visit("live-chat-invited", &c)).await.unwrap();
     assert_eq!(tick_at(&engine, &s, &c, 3).await.fired, 1);
@@ -642,11 +657,7 @@ async fn kb_article_stale_and_agent_auto_inactive_wait_the_configured_time() {
         ("knowledge-base", "kb-article-modified", "kb-article", "kb1"),
         ("active-group", "agent-status-afk", "agent", "ann"),
     ] {
-        let e: Event = serde_json::from_value(json!({
-            "category": category, "event_type": event_type, "occurred_at": at(c.now_ms()),
-            "items": [{"kind": kind, "id": id, "fields": {}}]
-        }))
-        .unwrap();
+        let e = item_event((category, event_type), (kind, id), json!({}), &c);
         engine.ingest(e).await.unwrap();
     }
     assert_eq!(tick_at(&engine, &s, &c, 14).await.fired, 0);
@@ -655,4 +666,33 @@ async fn kb_article_stale_and_agent_auto_inactive_wait_the_configured_time() {
     assert_eq!(tick_at(&engine, &s, &c, 24 * 60).await.fired, 1);
     assert_eq!(attempts(&engine, "away")[0].1, ["agent/ann"]);
     assert_eq!(attempts(&engine, "stale")[0].1, ["kb-article/kb1"]);
+}
+
+/// A count crossing ingested just before a restart fires once after it, and
+/// not again after another restart while the count stays above.
+#[tokio::test]
+async fn a_count_crossing_survives_a_restart_and_fires_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = clock();
+    let rules = [timed(
+        "busy",
+        "ticket",
+        "ticket-count-for-group",
+        json!([{"field": "count", "op": "greater", "value": 1}]),
+    )];
+    {
+        let engine = open(dir.path(), c.clone(), EngineConfig::default(), &rules).await;
+        for id in ["1", "2"] {
+            engine
+                .ingest(ticket("ticket-created", id, json!({"group": "tier1"}), &c))
+                .await
+                .unwrap();
+        }
+    }
+    for _ in 0..2 {
+        let engine = open(dir.path(), c.clone(), EngineConfig::default(), &rules).await;
+        let s = scheduler(&engine);
+        tick_at(&engine, &s, &c, 1).await;
+        assert_eq!(attempts(&engine, "busy").len(), 1);
+    }
 }
