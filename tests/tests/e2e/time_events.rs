@@ -696,3 +696,31 @@ async fn a_count_crossing_survives_a_restart_and_fires_once() {
         assert_eq!(attempts(&engine, "busy").len(), 1);
     }
 }
+
+/// With "stop after 1 hour", a ticket that came due while the scheduler was
+/// down for three hours is not fired late; one that came due 30 minutes ago is.
+#[tokio::test]
+async fn firings_later_than_stop_after_are_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = clock();
+    let rules = [idle_rule("idle", "greater", json!(5))];
+    let engine = open(dir.path(), c.clone(), EngineConfig::default(), &rules).await;
+    let s = Scheduler::new(
+        engine.clone(),
+        SchedulerConfig {
+            stop_after_ms: 60 * MINUTE,
+            ..SchedulerConfig::default()
+        },
+    );
+    engine
+        .ingest(ticket("ticket-created", "old", json!({}), &c))
+        .await
+        .unwrap();
+    c.advance(150 * MINUTE);
+    engine
+        .ingest(ticket("ticket-created", "recent", json!({}), &c))
+        .await
+        .unwrap();
+    assert_eq!(tick_at(&engine, &s, &c, 186).await.fired, 1);
+    assert_eq!(attempts(&engine, "idle")[0].1, ["ticket/recent"]);
+}
