@@ -11,13 +11,14 @@ use super::{calendar_of, due_of, fields_at, index, Plan, Scheduler, SchedulerErr
 use crate::event::{Event, ItemSnapshot};
 
 impl Scheduler {
-    /// Fires the fresh entries that came in behind a rule's cursor and are due.
+    /// Fires the fresh entries that came in behind a rule's cursor and are
+    /// due; returns whether there were fresh entries at all.
     pub(super) async fn late(
         &self,
         plans: &[Plan],
         now: i64,
         report: &mut TickReport,
-    ) -> Result<(), SchedulerError> {
+    ) -> Result<bool, SchedulerError> {
         let engine = &self.shared.engine;
         let tree = engine.tree();
         let fresh: Vec<sled::IVec> = tree
@@ -25,7 +26,7 @@ impl Scheduler {
             .keys()
             .collect::<Result<_, _>>()?;
         if fresh.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let mut cursors = Vec::with_capacity(plans.len());
         for plan in plans {
@@ -108,6 +109,6 @@ impl Scheduler {
             }
         }
         tree.apply_batch(cleanup)?;
-        Ok(())
+        Ok(true)
     }
 }

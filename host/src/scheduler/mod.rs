@@ -126,6 +126,9 @@ impl Progress {
     }
 }
 
+/// A swept plan's (index, offset) and the due instant of its next entry.
+type Ahead = ((&'static str, i64), i64);
+
 /// The scheduler. Cheap to clone; clones share everything.
 #[derive(Clone)]
 pub struct Scheduler {
@@ -139,6 +142,10 @@ struct Shared {
     /// Per business-minutes rule, the earliest due instant of an item its
     /// last sweep found not yet due.
     pending: Mutex<HashMap<String, i64>>,
+    /// Per wall-clock rule: the (index, offset) it was last swept with and
+    /// when its next entry comes due, so a tick with nothing newly indexed
+    /// skips it until then.
+    ahead: Mutex<HashMap<String, Ahead>>,
     /// Rules already warned about (a bad threshold is logged once).
     warned: Mutex<HashSet<String>>,
     /// One tick at a time.
@@ -154,6 +161,7 @@ impl Scheduler {
                 config,
                 lag: Mutex::default(),
                 pending: Mutex::default(),
+                ahead: Mutex::default(),
                 warned: Mutex::default(),
                 ticking: tokio::sync::Mutex::new(()),
             }),
@@ -167,9 +175,32 @@ impl Scheduler {
         let plans = self.plans();
         // Entries indexed behind a cursor first: a sweep moves cursors past
         // entries it fires itself.
-        self.late(&plans, now_ms, &mut report).await?;
+        let fresh = self.late(&plans, now_ms, &mut report).await?;
         for plan in &plans {
+            let rule = &plan.rule.rule.id;
+            // Nothing was indexed since the last tick: a wall-clock rule
+            // whose next entry is not due yet has nothing to sweep.
+            let known = (plan.index, plan.offset_ms);
+            let ahead = self
+                .shared
+                .ahead
+                .lock()
+                .expect("ahead lock")
+                .get(rule)
+                .copied();
+            if !fresh && !plan.business {
+                if let Some((swept, next)) = ahead {
+                    if swept == known && next > now_ms {
+                        continue;
+                    }
+                }
+            }
             self.sweep(plan, now_ms, &mut report).await?;
+            if !plan.business {
+                let next = self.first_due_after(plan, now_ms)?.unwrap_or(i64::MAX);
+                let mut ahead = self.shared.ahead.lock().expect("ahead lock");
+                ahead.insert(rule.clone(), (known, next));
+            }
         }
         self.counts(now_ms, &mut report).await?;
         Ok(report)
@@ -257,6 +288,24 @@ impl Scheduler {
             }
         }
         plans
+    }
+
+    /// When the first entry past what a sweep at `now` covered comes due
+    /// for a wall-clock plan.
+    fn first_due_after(&self, plan: &Plan, now: i64) -> Result<Option<i64>, SchedulerError> {
+        let prefix = index::prefix(plan.index, plan.kind.item_kind);
+        let start = index::after(&prefix, now - plan.offset_ms);
+        let first = self
+            .shared
+            .engine
+            .tree()
+            .range::<Vec<u8>, _>((Bound::Excluded(start), Bound::Unbounded))
+            .keys()
+            .next()
+            .transpose()?;
+        Ok(first
+            .and_then(|k| index::parse(&prefix, &k))
+            .map(|(anchor, _)| anchor + plan.offset_ms))
     }
 
     /// The rule's stored cursor, when it is in this index.
