@@ -724,3 +724,57 @@ async fn firings_later_than_stop_after_are_dropped() {
     assert_eq!(tick_at(&engine, &s, &c, 186).await.fired, 1);
     assert_eq!(attempts(&engine, "idle")[0].1, ["ticket/recent"]);
 }
+
+/// Ticket Duration counts from the ticket's `created` field, whatever the
+/// activity since; Live Chat Idle counts a chat's quiet minutes.
+#[tokio::test]
+async fn ticket_duration_and_live_chat_idle_fire_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = clock();
+    let mut chat = timed(
+        "quiet-chat",
+        "live-chat",
+        "live-chat-idle",
+        json!([{"field": "idle-minutes", "op": "equals", "value": 2}]),
+    );
+    chat["actions"] = json!([log("digest", json!({}))]);
+    let rules = [
+        timed(
+            "old",
+            "ticket",
+            "ticket-duration",
+            json!([{"field": "duration-minutes", "op": "greater", "value": 59}]),
+        ),
+        chat,
+    ];
+    let engine = open(dir.path(), c.clone(), EngineConfig::default(), &rules).await;
+    let s = scheduler(&engine);
+    let created = json!({"created": at(START_MS)});
+    for minute in [0, 20, 40] {
+        tick_at(&engine, &s, &c, minute).await;
+        engine
+            .ingest(ticket("ticket-messages-received", "1", created.clone(), &c))
+            .await
+            .unwrap();
+    }
+    engine
+        .ingest(item_event(
+            ("live-chat", "live-chat-started"),
+            ("live-chat", "chat-1"),
+            json!({}),
+            &c,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(tick_at(&engine, &s, &c, 41).await.fired, 0);
+    assert_eq!(tick_at(&engine, &s, &c, 42).await.fired, 1);
+    assert_eq!(tick_at(&engine, &s, &c, 59).await.fired, 0);
+    assert_eq!(tick_at(&engine, &s, &c, 60).await.fired, 1);
+    assert_eq!(tick_at(&engine, &s, &c, 120).await.fired, 0);
+    assert_eq!(attempts(&engine, "old")[0].1, ["ticket/1"]);
+    assert_eq!(attempts(&engine, "quiet-chat")[0].1, ["live-chat/chat-1"]);
+    assert_eq!(
+        fired_field(&engine, "old", "duration-minutes"),
+        [("1".to_string(), json!(60))]
+    );
+}
