@@ -145,7 +145,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let (engine, registry) = open(&config, true).await?;
     let workers = engine.start();
-    let scheduler = crate::scheduler::Scheduler::new(engine.clone(), Default::default());
+    let scheduler = crate::scheduler::Scheduler::new(engine.clone(), config.scheduler.clone());
     let ticks = scheduler.start();
     let mail = match &config.smtp {
         Some(smtp) => {

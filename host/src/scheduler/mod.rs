@@ -43,8 +43,9 @@ pub fn reindex(batch: &mut sled::Batch, old: Option<&Value>, new: &Value) {
     counts::reindex(batch, old, new);
 }
 
-/// Scheduler settings.
-#[derive(Debug, Clone)]
+/// Scheduler settings (`[scheduler]` in the server's configuration file).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SchedulerConfig {
     /// An item that came due longer ago than this is not fired (after a long
     /// downtime, or for a new rule, only the last spell is caught up; this is
