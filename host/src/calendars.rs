@@ -215,7 +215,62 @@ impl CompiledCalendar {
     pub fn time_of_day(&self, at: Timestamp) -> Time {
         self.local(at).time()
     }
+
+    /// The business-hour spans from `start` on, in order, clipped to start at
+    /// `start`; holidays have none. Looks up to [`BUSINESS_SEARCH_DAYS`] ahead.
+    fn business_spans(
+        &self,
+        start: Timestamp,
+    ) -> impl Iterator<Item = (Timestamp, Timestamp)> + '_ {
+        let first = self.local(start).date();
+        (0..BUSINESS_SEARCH_DAYS)
+            .map_while(move |n| first.checked_add(jiff::Span::new().days(n)).ok())
+            .filter(|date| !self.holidays.contains(date))
+            .flat_map(move |date| {
+                let day = date.weekday().to_monday_zero_offset() as usize;
+                let mut spans = self.hours[day].clone();
+                spans.sort();
+                spans.into_iter().filter_map(move |(a, b)| {
+                    let at = |t: Time| self.tz.to_timestamp(date.to_datetime(t)).ok();
+                    let (a, b) = (at(a)?, at(b)?);
+                    (b > start).then(|| (a.max(start), b))
+                })
+            })
+    }
+
+    /// The instant at which `minutes` business minutes have passed since
+    /// `start` (holidays and hours outside the spans do not count); `None`
+    /// when the calendar has too few business hours to get there.
+    pub fn after_business_minutes(&self, start: Timestamp, minutes: i64) -> Option<Timestamp> {
+        let mut left_ms = minutes.max(0) * 60_000;
+        if left_ms == 0 {
+            return Some(start);
+        }
+        for (a, b) in self.business_spans(start) {
+            let span_ms = b.as_millisecond() - a.as_millisecond();
+            if span_ms >= left_ms {
+                return Timestamp::from_millisecond(a.as_millisecond() + left_ms).ok();
+            }
+            left_ms -= span_ms;
+        }
+        None
+    }
+
+    /// Whole business minutes between `start` and `end`.
+    pub fn business_minutes_between(&self, start: Timestamp, end: Timestamp) -> i64 {
+        let mut ms = 0;
+        for (a, b) in self.business_spans(start) {
+            if a >= end {
+                break;
+            }
+            ms += b.min(end).as_millisecond() - a.as_millisecond();
+        }
+        ms / 60_000
+    }
 }
+
+/// How far ahead business minutes are searched, in days.
+pub const BUSINESS_SEARCH_DAYS: i64 = 800;
 
 impl Calendars {
     /// Checks and compiles every calendar; errors name the path.
@@ -389,5 +444,38 @@ mod tests {
             Calendars::compile(&c).unwrap_err().path,
             "calendars.departments.support.brand"
         );
+    }
+
+    #[test]
+    fn business_minutes_skip_the_weekend_and_holidays() {
+        let cal = CompiledCalendar::compile(&Calendar::default(), "default").unwrap();
+        let friday = ts("2026-11-27T16:30:00Z");
+        assert_eq!(
+            cal.after_business_minutes(friday, 60),
+            Some(ts("2026-11-30T09:30:00Z"))
+        );
+        assert_eq!(
+            cal.after_business_minutes(friday, 30),
+            Some(ts("2026-11-27T17:00:00Z"))
+        );
+        assert_eq!(
+            cal.business_minutes_between(friday, ts("2026-11-30T09:30:00Z")),
+            60
+        );
+        let holiday = Calendar {
+            holidays: vec!["2026-11-30".into()],
+            ..Calendar::default()
+        };
+        let cal = CompiledCalendar::compile(&holiday, "h").unwrap();
+        assert_eq!(
+            cal.after_business_minutes(friday, 60),
+            Some(ts("2026-12-01T09:30:00Z"))
+        );
+        let closed = Calendar {
+            hours: Default::default(),
+            ..Calendar::default()
+        };
+        let cal = CompiledCalendar::compile(&closed, "c").unwrap();
+        assert_eq!(cal.after_business_minutes(friday, 1), None);
     }
 }

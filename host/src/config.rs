@@ -6,6 +6,7 @@
 use crate::api::ApiConfig;
 use crate::mail::SmtpConfig;
 use crate::plugins::Grants;
+use crate::scheduler::SchedulerConfig;
 use anyhow::Context as _;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -30,6 +31,8 @@ pub struct Config {
     pub connector: Option<Connector>,
     /// The SMTP relay queued mail goes to (none: mail stays queued).
     pub smtp: Option<SmtpConfig>,
+    /// The scheduler of time-based events.
+    pub scheduler: SchedulerConfig,
 }
 
 /// The help desk's webhook.
@@ -52,6 +55,7 @@ impl Default for Config {
             grants: BTreeMap::new(),
             connector: None,
             smtp: None,
+            scheduler: SchedulerConfig::default(),
         }
     }
 }
@@ -143,5 +147,24 @@ mod tests {
         );
         let e = Config::parse("[grants.x]\nmemory-mib = 0\n").unwrap_err();
         assert!(format!("{e:#}").contains("grants.x"), "{e:#}");
+    }
+
+    #[test]
+    fn the_example_configuration_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/tocsin.toml");
+        let c = Config::load(&path).unwrap();
+        assert_eq!(c.scheduler.stop_after_ms, 7 * 24 * 3600 * 1000);
+    }
+
+    #[test]
+    fn scheduler_settings_default_and_are_checked() {
+        let c = Config::parse("[scheduler]\nstop_after_ms = 3600000\n").unwrap();
+        assert_eq!(c.scheduler.stop_after_ms, 3_600_000);
+        assert_eq!(c.scheduler.chunk, SchedulerConfig::default().chunk);
+        let e = Config::parse("[scheduler]\nstop_after = 1\n").unwrap_err();
+        assert!(
+            format!("{e:#}").contains("unknown field `stop_after`"),
+            "{e:#}"
+        );
     }
 }

@@ -24,6 +24,8 @@
 //! - [`templates`]: string settings rendered in a sandbox before a plugin runs.
 //! - [`canned`]: canned replies kept by the host, rendered for the ticket
 //!   when a `send-canned-reply` command is applied.
+//! - [`scheduler`]: time-driven event types (idle, due, duration) fired from
+//!   ordered indexes of the item mirror, through the same ingestion.
 //! - [`config`]: the server's configuration file.
 //! - [`cli`]: the `tocsin` command line.
 
@@ -42,5 +44,6 @@ pub mod matcher;
 pub mod plugins;
 pub mod profiles;
 pub mod rules;
+pub mod scheduler;
 pub mod store;
 pub mod templates;

@@ -33,6 +33,18 @@ pub async fn open(
     config: EngineConfig,
     rules: &[Value],
 ) -> Engine {
+    open_with_calendars(dir, clock, config, rules, Calendars::default()).await
+}
+
+/// [`open`] with business calendars other than the default (UTC, Monday to
+/// Friday 09:00-17:00).
+pub async fn open_with_calendars(
+    dir: &Path,
+    clock: Arc<ManualClock>,
+    config: EngineConfig,
+    rules: &[Value],
+    calendars: Calendars,
+) -> Engine {
     // A just-dropped engine may hold the directory's lock for a moment.
     let mut tries = 0;
     let store = loop {
@@ -125,15 +137,7 @@ pub async fn open(
             repo.create(&rule, &validator).unwrap();
         }
     }
-    Engine::open(
-        &store,
-        registry,
-        sink,
-        Arc::new(Calendars::default()),
-        clock,
-        config,
-    )
-    .unwrap()
+    Engine::open(&store, registry, sink, Arc::new(calendars), clock, config).unwrap()
 }
 
 /// A ticket rule.

@@ -81,6 +81,11 @@ fn main() -> Result<()> {
                 .current_dir(&root)
                 .env("TOCSIN_PLUGINS_DIR", &built.plugins)
                 .args(["bench", "--package", "tocsin", "--bench", "ingest"]))?;
+            step("scheduler benchmark: 1,000,000 tickets, tick cost and lag");
+            run(cargo()
+                .current_dir(&root)
+                .env("TOCSIN_PLUGINS_DIR", &built.plugins)
+                .args(["bench", "--package", "tocsin", "--bench", "scheduler"]))?;
             step("invocation benchmark: fresh pooled instance per invocation vs bare wasmtime; load from the compiled cache");
             run(cargo()
                 .current_dir(&root)

@@ -45,6 +45,8 @@ pub struct Metrics {
     invocation_seconds: Histograms<InvocationLabels>,
     outbox: Gauge,
     dead: Gauge,
+    lag_p50: Gauge,
+    lag_p99: Gauge,
 }
 
 impl Metrics {
@@ -60,6 +62,8 @@ impl Metrics {
             Family::new_with_constructor(seconds);
         let outbox = Gauge::default();
         let dead = Gauge::default();
+        let lag_p50 = Gauge::default();
+        let lag_p99 = Gauge::default();
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         registry.register(
             "http_request_seconds",
@@ -84,6 +88,16 @@ impl Metrics {
         );
         registry.register("outbox_depth", "Jobs waiting in the outbox", outbox.clone());
         registry.register("dead_letters", "Jobs in the dead-letter list", dead.clone());
+        registry.register(
+            "scheduler_lag_p50_milliseconds",
+            "Median lag from a time-based event's due instant to its firing (recent firings)",
+            lag_p50.clone(),
+        );
+        registry.register(
+            "scheduler_lag_p99_milliseconds",
+            "99th percentile lag from a time-based event's due instant to its firing",
+            lag_p99.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -94,6 +108,8 @@ impl Metrics {
             invocation_seconds,
             outbox,
             dead,
+            lag_p50,
+            lag_p99,
         }
     }
 
@@ -154,6 +170,11 @@ impl Api {
         }
         if let Ok(dead) = self.engine.dead_letters() {
             self.metrics.dead.set(dead.len() as i64);
+        }
+        if let Some(scheduler) = &self.scheduler {
+            let lag = scheduler.lag();
+            self.metrics.lag_p50.set(lag.p50_ms);
+            self.metrics.lag_p99.set(lag.p99_ms);
         }
         let mut text = String::new();
         if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &self.metrics.registry)

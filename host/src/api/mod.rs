@@ -75,6 +75,8 @@ pub struct Api {
     plugins_dir: Option<std::path::PathBuf>,
     /// Where installed plugins are kept (read first on reload).
     installed_dir: Option<std::path::PathBuf>,
+    /// The scheduler whose lag `/metrics` reports, when one runs.
+    scheduler: Option<crate::scheduler::Scheduler>,
 }
 
 /// One request as the handlers see it.
@@ -109,12 +111,19 @@ impl Api {
             config,
             plugins_dir: None,
             installed_dir: None,
+            scheduler: None,
         })
     }
 
     /// Sets the folder where installed plugins are kept.
     pub fn with_installed_dir(mut self, dir: std::path::PathBuf) -> Api {
         self.installed_dir = Some(dir);
+        self
+    }
+
+    /// Sets the scheduler whose lag `/metrics` reports.
+    pub fn with_scheduler(mut self, scheduler: crate::scheduler::Scheduler) -> Api {
+        self.scheduler = Some(scheduler);
         self
     }
 

@@ -151,6 +151,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let (engine, registry) = open(&config, true).await?;
     let workers = engine.start();
+    let scheduler = crate::scheduler::Scheduler::new(engine.clone(), config.scheduler.clone());
+    let ticks = scheduler.start();
     // Hot reload: a changed component or manifest in either folder is loaded
     // again; the rules are checked again against what is then installed.
     let stored = crate::config::stored_grants(engine.store())?;
@@ -195,7 +197,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let api = Arc::new(
         Api::new(engine, registry, config.api.clone())?
             .with_plugins_dir(config.plugins.clone())
-            .with_installed_dir(installed_dir(&config.data)),
+            .with_installed_dir(installed_dir(&config.data))
+            .with_scheduler(scheduler),
     );
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -207,6 +210,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     server::serve(api, listener, shutdown_signal()).await?;
     workers.abort();
+    ticks.abort();
     if let Some(m) = mail {
         m.abort();
     }

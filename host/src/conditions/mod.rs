@@ -7,6 +7,7 @@
 //! - [`eval`] evaluates a compiled condition for one item of an event, and
 //!   says why ([`Explained`]).
 
+mod bounds;
 pub mod compile;
 pub mod eval;
 

@@ -83,8 +83,10 @@ type Finished = (sled::Batch, Vec<Job>, Vec<(i64, Vec<u8>)>);
 
 /// What ingestion computes before taking the lock.
 struct Prepared {
-    /// The event and item-mirror writes.
+    /// The event's write.
     writes: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The item-mirror writes (the time indexes follow them under the lock).
+    items: Vec<(Vec<u8>, serde_json::Value)>,
     /// The rules that fire, in order.
     firings: Vec<Planned>,
 }
@@ -161,9 +163,25 @@ impl Inner {
     /// Ingests an event; with `only`, the one rule it may fire (a manual run).
     pub(super) async fn ingest(
         &self,
+        event: Event,
+        depth: u32,
+        only: Option<&str>,
+    ) -> Result<IngestResult, IngestError> {
+        self.ingest_with(event, depth, only, depth == 0, Vec::new())
+            .await
+    }
+
+    /// Ingests an event. `only`: the one rule it may fire; `mirror`: whether
+    /// its snapshots replace the item mirror (see [`Inner::prepare`]);
+    /// `writes` (`None`: remove the key) join the event's atomic batch (the
+    /// scheduler's cursor, from [`Engine::ingest_scheduled`]).
+    pub(super) async fn ingest_with(
+        &self,
         mut event: Event,
         depth: u32,
         only: Option<&str>,
+        mirror: bool,
+        writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     ) -> Result<IngestResult, IngestError> {
         check(&event)?;
         // Everything that needs no lock happens first, so concurrent events
@@ -172,7 +190,7 @@ impl Inner {
             event.id = Some(format!("ev-{:016x}", self.next_id()?));
         }
         let now = self.clock.now_ms();
-        let prepared = self.prepare(&event, now, only, depth == 0)?;
+        let prepared = self.prepare(&event, now, only, mirror)?;
         let (result, pending) = {
             let _one_at_a_time = self.decide.lock().await;
             if let Some(key) = &event.idempotency_key {
@@ -192,6 +210,12 @@ impl Inner {
             }
             let mut p = Pending::new(self, now);
             let result = self.decide_event(&event, depth, prepared, &mut p)?;
+            for (k, v) in writes {
+                match v {
+                    Some(v) => p.batch.insert(k, v),
+                    None => p.batch.remove(k),
+                }
+            }
             let (batch, jobs, coalescing) = p.finish()?;
             self.tree.apply_batch(batch).map_err(anyhow::Error::from)?;
             (result, (jobs, coalescing))
@@ -217,12 +241,13 @@ impl Inner {
         self.wake.notify_one();
     }
 
-    /// Everything ingestion decides, written into `p`'s batch.
-    /// The parts of ingestion that need no lock.
+    /// The parts of ingestion that need no lock. With `only`, just that
+    /// rule may fire.
     /// `mirror`: whether the event's item snapshots replace the item mirror.
     /// A help desk's event does; a follow-on event does not, since the
     /// command that caused it already changed the mirror, and a later
-    /// command of the same run may have changed it again since.
+    /// command of the same run may have changed it again since; nor does a
+    /// scheduler's, whose snapshot came from the mirror.
     fn prepare(
         &self,
         event: &Event,
@@ -231,14 +256,15 @@ impl Inner {
         mirror: bool,
     ) -> anyhow::Result<Prepared> {
         let id = event.id.clone().unwrap_or_default();
-        let mut writes = vec![(keys::event(&id), serde_json::to_vec(event)?)];
+        let writes = vec![(keys::event(&id), serde_json::to_vec(event)?)];
+        let mut items = Vec::new();
         for item in event.items.iter().filter(|_| mirror) {
-            writes.push((
+            items.push((
                 keys::item(&item.kind, &item.id),
-                serde_json::to_vec(&json!({
+                json!({
                     "kind": item.kind, "id": item.id, "fields": item.fields,
                     "event": id, "updated_ms": now,
-                }))?,
+                }),
             ));
         }
         let matcher = self.matcher.read().expect("matcher lock");
@@ -255,7 +281,11 @@ impl Inner {
                 explain: serde_json::to_value(&explain.items)?,
             });
         }
-        Ok(Prepared { writes, firings })
+        Ok(Prepared {
+            writes,
+            items,
+            firings,
+        })
     }
 
     /// Everything ingestion decides, written into `p`'s batch.
@@ -269,6 +299,14 @@ impl Inner {
         let id = event.id.clone().unwrap_or_default();
         for (k, v) in prepared.writes {
             p.batch.insert(k, v);
+        }
+        for (k, mirror) in prepared.items {
+            let old: Option<serde_json::Value> = match self.tree.get(&k)? {
+                Some(v) => serde_json::from_slice(&v).ok(),
+                None => None,
+            };
+            crate::scheduler::reindex(&mut p.batch, old.as_ref(), &mirror);
+            p.batch.insert(k, serde_json::to_vec(&mirror)?);
         }
         p.audit(
             &id,

@@ -13,6 +13,7 @@
 //! | `ax/` | `r/rule/…`, `i/kind/id/…`, `p/plugin/…` then `event/sequence` | audit indexes |
 //! | `cmd/` | sequence | a help-desk command for the connector (pull list) |
 //! | `alert/` | sequence | an alert (runaway rule disabled, cascade cut) |
+//! | `t/` | time indexes and rule cursors | see [`crate::scheduler::index`] |
 
 /// `ev/<id>`.
 pub fn event(id: &str) -> Vec<u8> {

@@ -19,6 +19,7 @@ mod ingest;
 pub mod keys;
 pub mod outbox;
 pub mod requests;
+mod scheduled;
 pub mod sink;
 mod worker;
 

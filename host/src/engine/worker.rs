@@ -39,6 +39,7 @@ fn rule_of(job: &Job, event: &Event) -> Rule {
         stop_processing: false,
         conditions: Vec::new(),
         actions: Vec::new(),
+        business_minutes: false,
     }
 }
 
@@ -583,6 +584,14 @@ impl Inner {
                 mirror["fields"] = Value::Object(fields.clone());
                 mirror["updated_ms"] = json!(now);
                 let key = keys::item(&kind, &id);
+                let old = match touched.get(&key) {
+                    Some(m) => Some(m.clone()),
+                    None => match self.tree.get(&key)? {
+                        Some(v) => serde_json::from_slice(&v).ok(),
+                        None => None,
+                    },
+                };
+                crate::scheduler::reindex(batch, old.as_ref(), &mirror);
                 batch.insert(key.clone(), serde_json::to_vec(&mirror)?);
                 touched.insert(key, mirror);
             }

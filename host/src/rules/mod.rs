@@ -51,6 +51,11 @@ pub struct Rule {
     pub conditions: Vec<Condition>,
     /// Actions, run in this order.
     pub actions: Vec<RuleAction>,
+    /// For time-based event types: idle, duration and past-due minutes count
+    /// only the business hours of the item's calendar (weekends and holidays
+    /// do not count).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub business_minutes: bool,
 }
 
 fn is_zero(n: &i32) -> bool {

@@ -259,6 +259,15 @@ pub fn check_against_catalog(catalog: &Catalog, rule: &Rule) -> Result<CheckedRu
             ),
         ));
     };
+    if rule.business_minutes && !event_type.time_based {
+        return Err(err(
+            "business_minutes".into(),
+            format!(
+                "applies only to time-based event types; {} is not one (remove it)",
+                event_type.id
+            ),
+        ));
+    }
     if rule.agent_owned() && category.admin_only {
         return Err(err(
             "category".into(),
@@ -357,5 +366,20 @@ mod tests {
         assert!(parse_window("soon").unwrap_err().contains("not a duration"));
         assert!(parse_window("0s").is_err());
         assert!(parse_window("-5m").is_err());
+    }
+
+    #[test]
+    fn business_minutes_only_on_time_based_event_types() {
+        let rule = |event_type: &str| -> Rule {
+            serde_json::from_value(serde_json::json!({
+                "id": "r", "name": "r", "category": "ticket", "event_type": event_type,
+                "business_minutes": true, "actions": []
+            }))
+            .unwrap()
+        };
+        let catalog = crate::catalog::catalog();
+        assert!(check_against_catalog(catalog, &rule("ticket-idle")).is_ok());
+        let err = check_against_catalog(catalog, &rule("ticket-created")).unwrap_err();
+        assert_eq!(err.path, "business_minutes");
     }
 }

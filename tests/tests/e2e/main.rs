@@ -20,4 +20,5 @@ mod reload;
 mod rules;
 mod serve;
 mod smtp;
+mod time_events;
 mod web_call;

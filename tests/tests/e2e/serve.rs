@@ -97,6 +97,10 @@ fn serve_answers_over_tcp_and_stops_on_sigterm() {
     let (_, metrics) = request(&addr, "GET", "/metrics", "", "");
     assert!(metrics.contains("tocsin_events_total 1"), "{metrics}");
     assert!(
+        metrics.contains("tocsin_scheduler_lag_p99_milliseconds 0"),
+        "{metrics}"
+    );
+    assert!(
         metrics.contains("tocsin_invocations_total{plugin=\"helpdesk\",outcome=\"ok\"} 1"),
         "{metrics}"
     );

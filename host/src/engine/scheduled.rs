@@ -1,0 +1,65 @@
+//! What the scheduler needs from the engine: the tree its indexes live in,
+//! the enabled rules of an event type, which items a rule passes, and an
+//! ingestion scoped to one rule whose batch also carries the rule's cursor.
+
+use super::{Clock, Engine, IngestError, IngestResult};
+use crate::event::Event;
+use crate::rules::validate::CheckedRule;
+use std::sync::Arc;
+
+impl Engine {
+    /// The engine's clock.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.inner.clock.clone()
+    }
+
+    /// The business calendars rules are evaluated with.
+    pub(crate) fn calendars(&self) -> Arc<crate::calendars::Calendars> {
+        self.inner
+            .matcher
+            .read()
+            .expect("matcher lock")
+            .calendars()
+            .clone()
+    }
+
+    /// The sled tree of the item mirror and its time indexes.
+    pub(crate) fn tree(&self) -> &sled::Tree {
+        &self.inner.tree
+    }
+
+    /// The enabled rules of an event type, in order.
+    pub(crate) fn enabled_rules(&self, category: &str, event_type: &str) -> Vec<Arc<CheckedRule>> {
+        self.inner
+            .matcher
+            .read()
+            .expect("matcher lock")
+            .rules_for(category, event_type)
+            .to_vec()
+    }
+
+    /// Positions of the event's items that pass `rule`'s conditions.
+    pub(crate) fn passing(&self, event: &Event, rule: &str) -> Vec<usize> {
+        let matcher = self.inner.matcher.read().expect("matcher lock");
+        matcher
+            .matches(event, event.at())
+            .into_iter()
+            .find(|f| f.rule.rule.id == rule)
+            .map(|f| f.items.to_vec())
+            .unwrap_or_default()
+    }
+
+    /// Ingests a scheduler's event: through the gate, outbox and audit like
+    /// any event, but firing only `rule`, leaving the item mirror as it is
+    /// and adding `writes` (`None`: remove the key) to the same atomic batch.
+    pub(crate) async fn ingest_scheduled(
+        &self,
+        event: Event,
+        rule: &str,
+        writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    ) -> Result<IngestResult, IngestError> {
+        self.inner
+            .ingest_with(event, 0, Some(rule), false, writes)
+            .await
+    }
+}
