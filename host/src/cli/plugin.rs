@@ -44,6 +44,19 @@ pub enum PluginCommand {
         /// TOML file of grants (`helpdesk = ["set-status"]`, `memory-mib = 32`, ...).
         grants: PathBuf,
     },
+    /// Ask a running server to load a plugin again from its folders
+    /// (`POST /v1/plugins/{id}/reload`); a version that fails leaves the old
+    /// one serving.
+    Reload {
+        /// The server's address.
+        #[arg(long, env = "TOCSIN_SERVER", default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// An admin token.
+        #[arg(long, env = "TOCSIN_TOKEN")]
+        token: String,
+        /// Plugin id.
+        id: String,
+    },
     /// Remove an installed plugin from the data directory (built-in plugins
     /// stay; take their grants away instead).
     Remove {
@@ -123,6 +136,28 @@ pub async fn run(cmd: PluginCommand) -> anyhow::Result<()> {
             crate::config::store_grants(&open_store(&data)?, &id, Some(&parsed))?;
             println!("granted {id}: {}", serde_json::to_string(&parsed)?);
         }
+        PluginCommand::Reload { server, token, id } => {
+            let (status, body) = post(&server, &format!("/v1/plugins/{id}/reload"), &token).await?;
+            let answer: serde_json::Value = serde_json::from_slice(&body)
+                .with_context(|| format!("{server} answered {status} with something not JSON"))?;
+            if !status.is_success() {
+                anyhow::bail!(
+                    "{server} refused ({status}): {}",
+                    answer["error"]["message"].as_str().unwrap_or("no message")
+                );
+            }
+            println!(
+                "reloaded {id} {}",
+                answer["version"].as_str().unwrap_or("?")
+            );
+            for left in answer["rules_left_out"].as_array().into_iter().flatten() {
+                println!(
+                    "  rule {} left out: {}",
+                    left["rule"].as_str().unwrap_or("?"),
+                    left["problem"].as_str().unwrap_or("?")
+                );
+            }
+        }
         PluginCommand::Remove { data, id } => {
             let dir = installed_dir(&data);
             let wasm = dir.join(format!("{id}.wasm"));
@@ -146,4 +181,36 @@ fn tempdir() -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("tocsin-check-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+/// One HTTP/1.1 POST with a bearer token to a running server (hyper's client
+/// connection over TCP): the status and the body.
+async fn post(
+    server: &str,
+    path: &str,
+    token: &str,
+) -> anyhow::Result<(http::StatusCode, bytes::Bytes)> {
+    use http_body_util::{BodyExt, Empty};
+    let uri: http::Uri = format!("{}{path}", server.trim_end_matches('/'))
+        .parse()
+        .with_context(|| format!("--server {server:?} is not a URL"))?;
+    if uri.scheme_str() != Some("http") {
+        anyhow::bail!("--server {server:?}: only http:// is served by tocsin serve");
+    }
+    let host = uri.host().context("--server has no host")?.to_string();
+    let port = uri.port_u16().unwrap_or(80);
+    let stream = tokio::net::TcpStream::connect((host.as_str(), port))
+        .await
+        .with_context(|| format!("connecting to {server}"))?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let request = http::Request::post(uri)
+        .header(http::header::HOST, format!("{host}:{port}"))
+        .header(http::header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Empty::<bytes::Bytes>::new())?;
+    let response = sender.send_request(request).await?;
+    let status = response.status();
+    let body = response.into_body().collect().await?.to_bytes();
+    Ok((status, body))
 }

@@ -105,6 +105,28 @@ fn serve_answers_over_tcp_and_stops_on_sigterm() {
         "{metrics}"
     );
 
+    // `tocsin plugin reload` asks the running server.
+    let reload = |token: &str| {
+        Command::new(tocsin_bin())
+            .args(["plugin", "reload", "helpdesk", "--server"])
+            .arg(format!("http://{addr}"))
+            .args(["--token", token])
+            .output()
+            .unwrap()
+    };
+    let out = reload(&secret);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "reloaded helpdesk 0.1.0"
+    );
+    let out = reload("tsn_wrong");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("401"),
+        "{out:?}"
+    );
+
     let kill = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status()
