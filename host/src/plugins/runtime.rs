@@ -382,12 +382,26 @@ impl Runtime {
         .await;
         store.data().flush_output();
         let refused = store.data().limiter.refused;
+        let output_full = store.data().output_full();
         match result {
-            Ok(Ok(outcome)) => Ok(outcome),
-            Ok(Err(failure)) => Err(InvokeError::Failed {
+            Err(e) if output_full && refused.is_none() => Err(InvokeError::Trap {
                 plugin: plugin.id().to_string(),
-                failure,
+                message: format!(
+                    "printed more than {} KiB to stdout or stderr (the limit per invocation), and failed when the write was refused: {e:#}",
+                    super::state::OUTPUT_CAPACITY / 1024
+                ),
             }),
+            Ok(Ok(mut outcome)) => {
+                cut(&mut outcome.summary);
+                Ok(outcome)
+            }
+            Ok(Err(mut failure)) => {
+                cut(&mut failure.message);
+                Err(InvokeError::Failed {
+                    plugin: plugin.id().to_string(),
+                    failure,
+                })
+            }
             Err(e) => Err(fault(plugin.id(), &grants, &refused, e)),
         }
     }
@@ -452,10 +466,13 @@ impl Shared {
         let refused = store.data().limiter.refused;
         match result {
             Ok(Ok(vars)) => Ok(vars),
-            Ok(Err(failure)) => Err(InvokeError::Failed {
-                plugin: plugin.id().to_string(),
-                failure,
-            }),
+            Ok(Err(mut failure)) => {
+                cut(&mut failure.message);
+                Err(InvokeError::Failed {
+                    plugin: plugin.id().to_string(),
+                    failure,
+                })
+            }
             Err(e) => Err(fault(plugin.id(), &grants, &refused, e)),
         }
     }
@@ -531,6 +548,24 @@ async fn guarded<T>(
         Ok(result) => result,
         Err(_) => Err(wasmtime::Error::new(wasmtime::Trap::Interrupt)),
     }
+}
+
+/// Longest summary or failure message kept from a plugin (the audit keeps it).
+pub const MAX_MESSAGE: usize = 4096;
+
+/// Cuts a plugin's text to [`MAX_MESSAGE`] bytes, on a character boundary,
+/// saying how long it was.
+fn cut(text: &mut String) {
+    if text.len() <= MAX_MESSAGE {
+        return;
+    }
+    let total = text.len();
+    let mut end = MAX_MESSAGE;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push_str(&format!("… (cut: {total} bytes)"));
 }
 
 /// The store data itself serves the tocsin imports.

@@ -19,7 +19,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpVi
 /// Where a granted directory appears inside the sandbox.
 pub const GUEST_DIR: &str = "/data";
 /// How much guest stdout/stderr is kept per invocation before it is cut.
-const OUTPUT_CAPACITY: usize = 64 * 1024;
+pub(crate) const OUTPUT_CAPACITY: usize = 64 * 1024;
 
 /// Where host calls that leave the sandbox go: mail and help-desk commands,
 /// and the notification profiles plugins may read. The store implements it
@@ -101,6 +101,13 @@ impl InvocationState {
             stdout,
             stderr,
         })
+    }
+
+    /// Whether the guest filled its stdout or stderr buffer (further writes
+    /// fail, which Rust's `println!` turns into a panic).
+    pub fn output_full(&self) -> bool {
+        self.stdout.contents().len() >= OUTPUT_CAPACITY
+            || self.stderr.contents().len() >= OUTPUT_CAPACITY
     }
 
     /// Sends what the guest printed to `tracing`, one record per line.

@@ -1,5 +1,6 @@
 //! Faults stay inside their invocation: endless loops, memory blow-ups, traps,
-//! panics, and attempts to leave the granted directory.
+//! panics, oversized output, endless recursion, and attempts to leave the
+//! granted directory.
 
 use std::sync::Arc;
 use tocsin::plugins::bindings::Mode;
@@ -177,4 +178,51 @@ async fn read_only_grant_refuses_writes() {
         .unwrap_err();
     assert!(matches!(err, InvokeError::Failed { .. }), "{err}");
     assert!(!dir.path().join("inside.txt").exists());
+}
+
+/// 8 MiB printed: the output buffer (64 KiB per stream) refuses the rest, the
+/// invocation fails saying so, and the next one is fine. A 4 MiB summary is
+/// cut to a few KiB (the audit keeps it) and the invocation succeeds.
+#[tokio::test]
+async fn oversized_output_is_refused_and_a_long_summary_cut() {
+    let rt = runtime();
+    let bad = load_guest(&rt, "misbehave").await.unwrap();
+    let err = rt
+        .invoke(&bad, Default::default(), call("shout"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, InvokeError::Trap { .. }), "{err}");
+    assert!(
+        err.to_string().contains("printed more than 64 KiB"),
+        "{err}"
+    );
+    let outcome = rt
+        .invoke(&bad, Default::default(), call("long-summary"))
+        .await
+        .unwrap();
+    assert!(
+        outcome.summary.len() < tocsin::plugins::runtime::MAX_MESSAGE + 64,
+        "{}",
+        outcome.summary.len()
+    );
+    assert!(outcome.summary.ends_with("(cut: 4194304 bytes)"));
+    rt.invoke(&bad, Default::default(), call("ok"))
+        .await
+        .unwrap();
+}
+
+/// Endless recursion exhausts the guest's stack: a trap for that invocation
+/// only; the host and the next invocation are fine.
+#[tokio::test]
+async fn endless_recursion_traps_only_its_invocation() {
+    let rt = runtime();
+    let bad = load_guest(&rt, "misbehave").await.unwrap();
+    let err = rt
+        .invoke(&bad, Default::default(), call("recurse"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, InvokeError::Trap { .. }), "{err}");
+    rt.invoke(&bad, Default::default(), call("ok"))
+        .await
+        .unwrap();
 }

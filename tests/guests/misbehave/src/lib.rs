@@ -15,6 +15,9 @@ impl Plugin for Misbehave {
             ("write-inside", "Write a file inside the granted directory"),
             ("trap", "Execute an unreachable instruction"),
             ("panic", "Panic"),
+            ("shout", "Print 8 MiB to stdout"),
+            ("long-summary", "Answer a 4 MiB summary"),
+            ("recurse", "Recurse without end"),
             ("ok", "Succeed"),
             ("send-mail", "Queue a mail through the host"),
             ("set-status", "Submit a set-status command"),
@@ -64,6 +67,15 @@ impl Plugin for Misbehave {
                 Err(Failure::permanent("trap is only meaningful in wasm"))
             }
             "panic" => panic!("misbehave panicked on purpose"),
+            "shout" => {
+                let line = "x".repeat(1023);
+                for _ in 0..8 * 1024 {
+                    println!("{line}");
+                }
+                Ok(Outcome::new("printed 8 MiB"))
+            }
+            "long-summary" => Ok(Outcome::new("y".repeat(4 << 20))),
+            "recurse" => Ok(Outcome::new(format!("depth {}", recurse(0)))),
             "ok" => Ok(Outcome::new(format!("ok {}", item_ids(&inv)))),
             "flaky" => {
                 // settings: {"failures": n, "retry_after_ms": ms}
@@ -119,6 +131,15 @@ impl Plugin for Misbehave {
             other => Err(Failure::bad_settings(format!("unknown action {other}"))),
         }
     }
+}
+
+/// Recurses until the stack runs out (the host's stack limit traps first).
+fn recurse(depth: u64) -> u64 {
+    let frame = std::hint::black_box([depth; 16]);
+    if std::hint::black_box(depth) == u64::MAX {
+        return frame[0];
+    }
+    recurse(depth + 1).wrapping_add(frame[1])
 }
 
 fn spin() -> Result<Outcome, Failure> {
