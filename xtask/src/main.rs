@@ -126,6 +126,20 @@ fn main() -> Result<()> {
                 .env("TOCSIN_PLUGINS_DIR", &built.plugins)
                 .env("TOCSIN_TEST_GUESTS_DIR", &built.test_guests)
                 .args(["test", "--no-fail-fast"]))?;
+            step("cargo test: the plugins' own unit tests, natively");
+            run(cargo().current_dir(&root).args([
+                "test",
+                "--workspace",
+                "--lib",
+                "--exclude",
+                "tocsin",
+                "--exclude",
+                "tocsin-sdk",
+                "--exclude",
+                "tocsin-tests",
+                "--exclude",
+                "xtask",
+            ]))?;
         }
     }
     Ok(())
