@@ -5,6 +5,7 @@
 //! - [`grants`]: capabilities an admin grants, deny by default (no wasmtime here).
 //! - [`runtime`]: engine, loading and checking components, invoking them under
 //!   a deadline and a memory cap.
+//! - `cache`: compiled components kept on disk.
 //! - [`registry`]: the installed plugins by id, with their grants.
 //! - `state`: the per-invocation store and the host side of the imports.
 //! - [`watch`]: hot reload of changed components.
@@ -14,6 +15,7 @@
 //! unless granted.
 
 pub mod bindings;
+mod cache;
 pub mod error;
 pub mod grants;
 pub mod manifest;

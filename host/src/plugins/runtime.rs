@@ -179,10 +179,13 @@ impl Runtime {
         if is_core_module(bytes) {
             return Err(LoadError::CoreModule { plugin });
         }
-        let component = self.compile(bytes).map_err(|e| LoadError::NotAComponent {
-            plugin: plugin.clone(),
-            reason: format!("{e:#}"),
-        })?;
+        let component =
+            super::cache::compile(&self.shared.engine, self.cache_dir.as_deref(), bytes).map_err(
+                |e| LoadError::NotAComponent {
+                    plugin: plugin.clone(),
+                    reason: format!("{e:#}"),
+                },
+            )?;
         self.check_world(&manifest, &component)?;
         self.check_imports(&manifest, &component)?;
         let other = |source: wasmtime::Error| LoadError::Other {
@@ -214,36 +217,6 @@ impl Runtime {
         check_describe(&loaded)?;
         loaded.schemas = compile_schemas(&loaded)?;
         Ok(loaded)
-    }
-
-    /// Compiles a component, or reads it from the cache when the same bytes
-    /// were compiled by a compatible engine before.
-    fn compile(&self, bytes: &[u8]) -> wasmtime::Result<Component> {
-        let engine = &self.shared.engine;
-        let Some(dir) = &self.cache_dir else {
-            return Component::new(engine, bytes);
-        };
-        use sha2::Digest as _;
-        use std::hash::{Hash as _, Hasher as _};
-        let mut version = std::collections::hash_map::DefaultHasher::new();
-        engine.precompile_compatibility_hash().hash(&mut version);
-        let digest = sha2::Sha256::digest(bytes);
-        let name: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        let path = dir.join(format!("{name}-{:016x}.cwasm", version.finish()));
-        if path.exists() {
-            match load_compiled(engine, &path) {
-                Ok(component) => return Ok(component),
-                Err(e) => tracing::warn!(
-                    "compiled cache {} unusable, compiling again: {e:#}",
-                    path.display()
-                ),
-            }
-        }
-        let component = Component::new(engine, bytes)?;
-        if let Err(e) = store_compiled(&component, dir, &path) {
-            tracing::warn!("could not keep compiled code in {}: {e:#}", dir.display());
-        }
-        Ok(component)
     }
 
     fn check_world(&self, manifest: &Manifest, component: &Component) -> Result<(), LoadError> {
@@ -670,34 +643,6 @@ fn compile_schemas(
         schemas.insert(action.id.clone(), validator);
     }
     Ok(schemas)
-}
-
-/// Reads a compiled component from the cache.
-#[allow(unsafe_code)]
-fn load_compiled(engine: &Engine, path: &std::path::Path) -> wasmtime::Result<Component> {
-    // Read into memory rather than mapped: a file changed in place later
-    // cannot pull the code from under a running plugin.
-    let bytes = std::fs::read(path)?;
-    // SAFETY: the bytes are a file this runtime wrote with
-    // `Component::serialize` into the host's own data directory (never a
-    // plugin's directory), named by the content hash and the engine's
-    // compatibility hash; wasmtime checks the header and the engine settings
-    // before using them.
-    unsafe { Component::deserialize(engine, &bytes) }
-}
-
-/// Writes compiled code to the cache atomically (a temporary file renamed).
-fn store_compiled(
-    component: &Component,
-    dir: &std::path::Path,
-    path: &std::path::Path,
-) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let bytes = component.serialize().map_err(anyhow::Error::from)?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
 }
 
 /// Whether the bytes carry the header of a core module (version 1) rather
