@@ -1,6 +1,7 @@
 //! End-to-end tests, linked into one binary (one link of wasmtime and the host instead of one per file).
 
 mod api;
+mod api_matrix;
 mod audit;
 mod canned;
 mod capabilities;
