@@ -21,5 +21,6 @@ mod reload;
 mod rules;
 mod serve;
 mod smtp;
+mod time_counts;
 mod time_events;
 mod web_call;
