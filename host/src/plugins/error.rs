@@ -85,6 +85,14 @@ pub enum InvokeError {
         /// The deadline.
         deadline_ms: u64,
     },
+    /// The plugin used up its fuel (its CPU budget) and was stopped.
+    #[error("plugin `{plugin}` used up its fuel of {fuel} units (grants.fuel) and was stopped")]
+    Fuel {
+        /// Plugin id.
+        plugin: String,
+        /// The fuel granted per invocation.
+        fuel: u64,
+    },
     /// The plugin tried to grow its memory past the cap.
     #[error("plugin `{plugin}` exceeded its memory cap of {cap_mib} MiB (it asked for {wanted_mib} MiB)")]
     MemoryCap {
@@ -114,8 +122,8 @@ pub enum InvokeError {
 }
 
 impl InvokeError {
-    /// Whether trying again later may help. Deadlines and traps may be
-    /// transient (a slow dependency, a rare input); memory caps and missing
+    /// Whether trying again later may help. Deadlines may be transient (a
+    /// slow dependency, a busy machine); traps, fuel, memory caps and missing
     /// plugins will not change by themselves.
     pub fn retryable(&self) -> bool {
         use super::bindings::FailureKind;
@@ -123,7 +131,9 @@ impl InvokeError {
             InvokeError::Failed { failure, .. } => failure.kind == FailureKind::Retryable,
             InvokeError::Deadline { .. } => true,
             InvokeError::Trap { .. } => false,
-            InvokeError::MemoryCap { .. } | InvokeError::Unavailable { .. } => false,
+            InvokeError::Fuel { .. }
+            | InvokeError::MemoryCap { .. }
+            | InvokeError::Unavailable { .. } => false,
         }
     }
 }

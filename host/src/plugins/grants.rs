@@ -16,6 +16,10 @@ pub const DEFAULT_MEMORY_MIB: u32 = 64;
 pub const MAX_MEMORY_MIB: u32 = 1024;
 /// Default deadline of one invocation.
 pub const DEFAULT_DEADLINE_MS: u64 = 5_000;
+/// Invocations of one plugin that may run at once, unless granted otherwise.
+pub const DEFAULT_MAX_CONCURRENT: u32 = 16;
+/// The most invocations of one plugin that may be granted to run at once.
+pub const MAX_CONCURRENT: u32 = 1024;
 
 /// What one plugin may do. Deny by default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +62,15 @@ pub struct Grants {
     /// Deadline per invocation, milliseconds.
     #[serde(default = "default_deadline")]
     pub deadline_ms: u64,
+    /// Invocations of this plugin that may run at once; further ones wait
+    /// for a slot (the wait does not count against their deadline).
+    #[serde(default = "default_concurrent")]
+    pub max_concurrent: u32,
+    /// Fuel per invocation (about one unit per WebAssembly instruction):
+    /// a CPU budget that holds however busy the machine is, unlike the
+    /// wall-clock deadline. By default none (only the deadline applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuel: Option<u64>,
 }
 
 fn default_memory() -> u32 {
@@ -66,6 +79,10 @@ fn default_memory() -> u32 {
 
 fn default_deadline() -> u64 {
     DEFAULT_DEADLINE_MS
+}
+
+fn default_concurrent() -> u32 {
+    DEFAULT_MAX_CONCURRENT
 }
 
 impl Default for Grants {
@@ -79,6 +96,8 @@ impl Default for Grants {
             profiles: false,
             memory_mib: DEFAULT_MEMORY_MIB,
             deadline_ms: DEFAULT_DEADLINE_MS,
+            max_concurrent: DEFAULT_MAX_CONCURRENT,
+            fuel: None,
         }
     }
 }
@@ -124,6 +143,14 @@ pub enum GrantError {
     /// The deadline is 0.
     #[error("grants.deadline-ms: 0 is not accepted; use a positive number of milliseconds")]
     Deadline,
+    /// The concurrency limit is 0 or above the maximum.
+    #[error("grants.max-concurrent: {0} is not accepted; use 1 to {MAX_CONCURRENT}")]
+    Concurrent(u32),
+    /// The fuel is 0.
+    #[error(
+        "grants.fuel: 0 is not accepted; leave it out for no fuel limit, or give a positive number"
+    )]
+    Fuel,
     /// A host pattern is malformed.
     #[error("grants.http[{index}]: {pattern:?} is not a host pattern; use `host`, `*.domain`, `host:port` or an IP address")]
     HttpPattern {
@@ -142,6 +169,12 @@ impl Grants {
         }
         if self.deadline_ms == 0 {
             return Err(GrantError::Deadline);
+        }
+        if self.max_concurrent == 0 || self.max_concurrent > MAX_CONCURRENT {
+            return Err(GrantError::Concurrent(self.max_concurrent));
+        }
+        if self.fuel == Some(0) {
+            return Err(GrantError::Fuel);
         }
         for (index, pattern) in self.http.iter().enumerate() {
             if !valid_host_pattern(pattern) {
@@ -358,9 +391,47 @@ mod tests {
         assert!(g.profiles);
         assert_eq!(g.directory.unwrap().access, Access::ReadWrite);
         assert_eq!(g.deadline_ms, DEFAULT_DEADLINE_MS);
-        let err = toml::from_str::<Grants>("fuel = 3")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("fuel"), "{err}");
+        assert_eq!(g.max_concurrent, DEFAULT_MAX_CONCURRENT);
+        assert_eq!(g.fuel, None);
+        let g: Grants = toml::from_str("fuel = 3\nmax-concurrent = 2").unwrap();
+        assert_eq!((g.fuel, g.max_concurrent), (Some(3), 2));
+        let err = toml::from_str::<Grants>("cpu = 3").unwrap_err().to_string();
+        assert!(err.contains("cpu"), "{err}");
+    }
+
+    #[test]
+    fn concurrency_and_fuel_are_checked() {
+        for (g, field) in [
+            (
+                Grants {
+                    max_concurrent: 0,
+                    ..Grants::default()
+                },
+                "grants.max-concurrent",
+            ),
+            (
+                Grants {
+                    max_concurrent: MAX_CONCURRENT + 1,
+                    ..Grants::default()
+                },
+                "grants.max-concurrent",
+            ),
+            (
+                Grants {
+                    fuel: Some(0),
+                    ..Grants::default()
+                },
+                "grants.fuel",
+            ),
+        ] {
+            let err = g.validate().unwrap_err().to_string();
+            assert!(err.starts_with(field), "{err}");
+        }
+        let ok = Grants {
+            max_concurrent: 1,
+            fuel: Some(1),
+            ..Grants::default()
+        };
+        assert!(ok.validate().is_ok());
     }
 }

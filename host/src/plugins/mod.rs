@@ -6,6 +6,8 @@
 //! - [`runtime`]: engine, loading and checking components, invoking them under
 //!   a deadline and a memory cap.
 //! - `cache`: compiled components kept on disk.
+//! - `limits`: the wall-clock bound, message cuts, naming faults.
+//! - [`slots`]: how many invocations of one plugin run at once.
 //! - [`registry`]: the installed plugins by id, with their grants.
 //! - `state`: the per-invocation store and the host side of the imports.
 //! - [`watch`]: hot reload of changed components.
@@ -18,9 +20,11 @@ pub mod bindings;
 mod cache;
 pub mod error;
 pub mod grants;
+mod limits;
 pub mod manifest;
 pub mod registry;
 pub mod runtime;
+pub mod slots;
 mod state;
 pub mod watch;
 
@@ -29,4 +33,5 @@ pub use grants::{Access, DirectoryGrant, Grants};
 pub use manifest::{Manifest, World};
 pub use registry::{Installed, Registry};
 pub use runtime::{LoadedPlugin, Runtime, RuntimeConfig};
+pub use slots::Load;
 pub use state::{is_public, Outbound, GUEST_DIR};

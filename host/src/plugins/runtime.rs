@@ -9,8 +9,11 @@ use super::bindings::{
 };
 use super::error::{InvokeError, LoadError};
 use super::grants::{Grants, MAX_MEMORY_MIB};
+pub use super::limits::MAX_MESSAGE;
+use super::limits::{cut, fault, guarded};
 use super::manifest::{Manifest, World};
 use super::registry::Installed;
+use super::slots::{Load, Slots};
 use super::state::{InvocationState, Outbound};
 use anyhow::Context as _;
 use std::collections::BTreeMap;
@@ -112,6 +115,8 @@ pub(crate) struct Shared {
     outbound: Arc<dyn Outbound>,
     /// The installed plugins by id; the [`Registry`](super::Registry) keeps it.
     pub(crate) installed: RwLock<BTreeMap<String, Installed>>,
+    /// How many invocations of each plugin may run at once.
+    slots: Slots,
 }
 
 impl Runtime {
@@ -127,6 +132,7 @@ impl Runtime {
         let mut wasm = Config::new();
         wasm.wasm_component_model(true)
             .epoch_interruption(true)
+            .consume_fuel(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&wasm)
             .map_err(anyhow::Error::from)
@@ -159,11 +165,18 @@ impl Runtime {
                 engine,
                 outbound,
                 installed: RwLock::new(BTreeMap::new()),
+                slots: Slots::default(),
             }),
             linker,
             cache_dir: config.cache_dir,
             _ticker: ticker,
         })
+    }
+
+    /// How busy a plugin is: invocations running and waiting for a slot.
+    /// `None` when it was never invoked.
+    pub fn load_of(&self, plugin: &str) -> Option<Load> {
+        self.shared.slots.load(plugin)
     }
 
     /// What the runtime shares with its stores and its registry.
@@ -339,6 +352,11 @@ impl Runtime {
                 message: format!("has no action `{}`", invocation.action),
             });
         }
+        let _slot = self
+            .shared
+            .slots
+            .enter(plugin.id(), grants.max_concurrent)
+            .await;
         let span = tracing::info_span!("invocation", plugin = plugin.id(), invocation = %invocation.id, action = %invocation.action);
         let _enter = span.enter();
         let mut store = self
@@ -403,11 +421,13 @@ impl Shared {
         grants: Arc<Grants>,
     ) -> anyhow::Result<Store<InvocationState>> {
         let deadline_ticks = (grants.deadline().as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        let fuel = grants.fuel.unwrap_or(u64::MAX);
         let state = InvocationState::new(plugin.id().into(), invocation, grants, self.clone())?;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(deadline_ticks);
         store.epoch_deadline_trap();
+        store.set_fuel(fuel)?;
         Ok(store)
     }
 
@@ -424,6 +444,7 @@ impl Shared {
                 message: "is an action plugin, not an external provider".into(),
             });
         };
+        let _slot = self.slots.enter(plugin.id(), grants.max_concurrent).await;
         let mut store = self
             .store(plugin, request.id.clone(), grants.clone())
             .map_err(|e| InvokeError::Unavailable {
@@ -510,69 +531,9 @@ impl Shared {
     }
 }
 
-/// Bounds a call in wall-clock time too: the epoch deadline stops guest
-/// code, this also stops a host call (HTTP, say) that never returns.
-async fn guarded<T>(
-    grants: &Grants,
-    call: impl std::future::Future<Output = wasmtime::Result<T>>,
-) -> wasmtime::Result<T> {
-    let limit = grants.deadline() + Duration::from_millis(250);
-    match tokio::time::timeout(limit, call).await {
-        Ok(result) => result,
-        Err(_) => Err(wasmtime::Error::new(wasmtime::Trap::Interrupt)),
-    }
-}
-
-/// Longest summary or failure message kept from a plugin (the audit keeps it).
-pub const MAX_MESSAGE: usize = 4096;
-
-/// Cuts a plugin's text to [`MAX_MESSAGE`] bytes, on a character boundary,
-/// saying how long it was.
-fn cut(text: &mut String) {
-    if text.len() <= MAX_MESSAGE {
-        return;
-    }
-    let total = text.len();
-    let mut end = MAX_MESSAGE;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.truncate(end);
-    text.push_str(&format!("… (cut: {total} bytes)"));
-}
-
 /// The store data itself serves the tocsin imports.
 fn own(state: &mut InvocationState) -> &mut InvocationState {
     state
-}
-
-/// Names the fault that ended an invocation.
-fn fault(
-    plugin: &str,
-    grants: &Grants,
-    refused: &Option<usize>,
-    e: wasmtime::Error,
-) -> InvokeError {
-    let plugin = plugin.to_string();
-    if let Some(wanted) = refused {
-        return InvokeError::MemoryCap {
-            plugin,
-            cap_mib: grants.memory_mib,
-            wanted_mib: (*wanted as u64).div_ceil(1024 * 1024),
-        };
-    }
-    if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
-        if *trap == wasmtime::Trap::Interrupt {
-            return InvokeError::Deadline {
-                plugin,
-                deadline_ms: grants.deadline_ms,
-            };
-        }
-    }
-    InvokeError::Trap {
-        plugin,
-        message: format!("{e:#}"),
-    }
 }
 
 fn wrong_world(manifest: &Manifest, e: wasmtime::Error) -> LoadError {

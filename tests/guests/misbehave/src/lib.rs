@@ -19,6 +19,11 @@ impl Plugin for Misbehave {
             ("long-summary", "Answer a 4 MiB summary"),
             ("recurse", "Recurse without end"),
             ("ok", "Succeed"),
+            (
+                "sleep",
+                "Wait in a host call (wasi clocks) for `ms` milliseconds",
+            ),
+            ("count", "Count to `n` in a busy loop, then succeed"),
             ("send-mail", "Queue a mail through the host"),
             ("set-status", "Submit a set-status command"),
             (
@@ -59,6 +64,19 @@ impl Plugin for Misbehave {
             "write-inside" => {
                 std::fs::write("/data/inside.txt", b"inside\n")?;
                 Ok(Outcome::new("wrote /data/inside.txt"))
+            }
+            "sleep" => {
+                let ms = setting(&inv, "ms").unwrap_or(60_000);
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                Ok(Outcome::new(format!("slept {ms} ms")))
+            }
+            "count" => {
+                let n = setting(&inv, "n").unwrap_or(1_000_000);
+                let mut i: u64 = 0;
+                while std::hint::black_box(i) < n {
+                    i += 1;
+                }
+                Ok(Outcome::new(format!("counted to {i}")))
             }
             "trap" => {
                 #[cfg(target_arch = "wasm32")]
