@@ -6,70 +6,20 @@
 //! for a flush of its own. The figure: 256 events in flight sharing flushes.
 //! Needs the built `log-file` component (`cargo xtask bench` builds it).
 
-use serde_json::json;
-use std::path::PathBuf;
+#[path = "common/durable.rs"]
+mod durable;
+#[path = "common/report.rs"]
+mod report;
+
+use durable::{engine, event};
+
 use std::sync::Arc;
 use std::time::Instant;
-use tocsin::calendars::Calendars;
-use tocsin::catalog::catalog;
-use tocsin::engine::{Engine, EngineConfig, Sink, SystemClock};
-use tocsin::event::Event;
-use tocsin::plugins::{Grants, Registry, Runtime, RuntimeConfig};
-use tocsin::rules::{Rule, RuleRepo, Validator};
-use tocsin::store::Store;
+use tocsin::engine::Engine;
 
 const EVENTS: usize = 20_000;
 const BASELINE_EVENTS: usize = 500;
 const IN_FLIGHT: usize = 256;
-
-async fn engine(dir: &std::path::Path) -> Engine {
-    let plugins = std::env::var_os("TOCSIN_PLUGINS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
-    let store = Store::open(dir).expect("store");
-    let sink = Arc::new(Sink::new(store.clone()).unwrap());
-    let runtime = Arc::new(Runtime::new(RuntimeConfig::default(), sink.clone()).expect("runtime"));
-    let registry = Arc::new(Registry::new(runtime));
-    registry
-        .install_file(&plugins.join("log-file.wasm"), Grants::default())
-        .await
-        .expect("the log-file component (run `cargo xtask plugins`)");
-    let v = Validator {
-        catalog: catalog(),
-        plugins: &registry,
-    };
-    let repo = RuleRepo::open(&store).expect("repo");
-    for (id, mode) in [("digest", "digest"), ("each", "per-item")] {
-        let rule: Rule = serde_json::from_value(json!({
-            "id": id, "name": id, "category": "ticket", "event_type": "ticket-created",
-            "conditions": [{"field": "priority", "op": "one-of", "value": ["high", "urgent"]}],
-            "actions": [{"plugin": "log-file", "action": "log-to-file", "mode": mode, "settings": {"file": "x.log"}}]
-        }))
-        .expect("rule");
-        repo.create(&rule, &v).expect("create rule");
-    }
-    Engine::open(
-        &store,
-        registry,
-        sink,
-        Arc::new(Calendars::default()),
-        Arc::new(SystemClock),
-        EngineConfig::default(),
-    )
-    .expect("engine")
-}
-
-fn event(n: usize) -> Event {
-    serde_json::from_value(json!({
-        "category": "ticket", "event_type": "ticket-created",
-        "occurred_at": "2026-11-30T10:00:00Z", "agent": "ana",
-        "items": [
-            {"kind": "ticket", "id": format!("{n}"), "fields": {"priority": "high", "subject": "Printer on fire", "department": "IT"}},
-            {"kind": "ticket", "id": format!("{n}b"), "fields": {"priority": "urgent", "subject": "Still on fire", "department": "IT"}}
-        ]
-    }))
-    .expect("event")
-}
 
 async fn one_at_a_time(engine: &Engine, n: usize) -> f64 {
     let start = Instant::now();
@@ -123,12 +73,15 @@ fn main() {
         println!(
             "\ningestion, durable group commit, 2 worker threads, {EVENTS} events of 2 items, 3 jobs each"
         );
-        println!("| measure | figure | baseline (one at a time, same run) | ratio | goal |");
-        println!("|---|---|---|---|---|");
-        println!(
-            "| events ingested per second | {ours:.0} | {base:.0} | {:.1}x | >= 20000 ({}) |",
-            ours / base,
-            if ours >= 20_000.0 { "met" } else { "NOT met" }
-        );
+        report::header();
+        report::Row {
+            measure: "events ingested per second, in process (durable, 3 jobs each)",
+            figure: ours,
+            baseline: Some(base),
+            baseline_name: "one event at a time",
+            goal: ">= 20000",
+            higher_is_better: true,
+        }
+        .record();
     });
 }

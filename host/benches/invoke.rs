@@ -7,6 +7,9 @@
 //!
 //! Needs the `reload-one` test guest (`cargo xtask bench` builds it).
 
+#[path = "common/report.rs"]
+mod report;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -195,7 +198,10 @@ fn main() {
         let plugin = Arc::new(runtime.load(manifest.clone(), &wasm).await.expect("load"));
         let compiled_ms = started.elapsed().as_secs_f64() * 1000.0;
         let started = Instant::now();
-        runtime.load(manifest, &wasm).await.expect("load from cache");
+        runtime
+            .load(manifest, &wasm)
+            .await
+            .expect("load from cache");
         let cached_ms = started.elapsed().as_secs_f64() * 1000.0;
 
         let grants = Arc::new(Grants::default());
@@ -213,18 +219,27 @@ fn main() {
             .await
         };
         let base = floor(&wasm).await;
-        println!("\ninvocations of a trivial plugin, a fresh pooled instance each, 2 tokio workers");
-        println!("| measure | figure | baseline (same run) | ratio | goal |");
-        println!("|---|---|---|---|---|");
         println!(
-            "| invocations per second | {ours:.0} | {base:.0} (bare wasmtime instantiate+call) | {:.2}x of the floor | >= 50000/s and >= 0.8x the floor ({}) |",
-            ours / base,
-            if ours >= 50_000.0 && ours >= 0.8 * base { "met" } else { "NOT met" }
+            "\ninvocations of a trivial plugin, a fresh pooled instance each, 2 tokio workers"
         );
-        println!(
-            "| load from the compiled cache, ms | {cached_ms:.1} | {compiled_ms:.1} (compiling) | {:.1}x faster | <= 100 ms ({}) |",
-            compiled_ms / cached_ms.max(0.001),
-            if cached_ms <= 100.0 { "met" } else { "NOT met" }
-        );
+        report::header();
+        report::Row {
+            measure: "plugin invocations per second (fresh instance each)",
+            figure: ours,
+            baseline: Some(base),
+            baseline_name: "bare wasmtime instantiate+call",
+            goal: ">= 50000",
+            higher_is_better: true,
+        }
+        .record();
+        report::Row {
+            measure: "plugin reload from the compiled cache, ms",
+            figure: cached_ms,
+            baseline: Some(compiled_ms),
+            baseline_name: "compiling",
+            goal: "<= 100",
+            higher_is_better: false,
+        }
+        .record();
     });
 }

@@ -12,6 +12,9 @@
 //! so the setup does not time a million ingestions. Needs the built
 //! `log-file` component (`cargo xtask bench` builds it).
 
+#[path = "common/report.rs"]
+mod report;
+
 use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -109,13 +112,18 @@ fn main() {
         // 5 idle minutes while the benchmark runs).
         let base = SystemClock.now_ms();
         let setup = Instant::now();
-        populate(&store, CROSSING..ITEMS, |n| base - (n as i64 % (4 * MINUTE)));
+        populate(&store, CROSSING..ITEMS, |n| {
+            base - (n as i64 % (4 * MINUTE))
+        });
         // The others reach 5 idle minutes one after another over ten seconds from t0.
         let t0 = SystemClock.now_ms() + 30_000;
         populate(&store, 0..CROSSING, |n| {
             t0 - 5 * MINUTE + (n as i64 * 10_000 / CROSSING as i64)
         });
-        println!("setup: {ITEMS} tickets written in {:.1} s", setup.elapsed().as_secs_f64());
+        println!(
+            "setup: {ITEMS} tickets written in {:.1} s",
+            setup.elapsed().as_secs_f64()
+        );
         let scheduler = Scheduler::new(engine.clone(), SchedulerConfig::default());
 
         // No crossing: 600 ticks before t0.
@@ -141,7 +149,10 @@ fn main() {
         }
         let scan_ms = start.elapsed().as_secs_f64() * 1e3;
         assert_eq!(idle, 0);
-        assert!(SystemClock.now_ms() < t0, "the no-crossing ticks ran into t0");
+        assert!(
+            SystemClock.now_ms() < t0,
+            "the no-crossing ticks ran into t0"
+        );
 
         // Lag: the scheduler's own loop on the system clock, through t0 + 11 s.
         let wait = (t0 + 11_000 - SystemClock.now_ms()).max(0) as u64;
@@ -152,20 +163,26 @@ fn main() {
         assert_eq!(lag.count as usize, CROSSING, "every crossing fired once");
 
         println!("\nscheduler, {ITEMS} open tickets, {RULES} idle rules, 2 worker threads");
-        println!("| measure | figure | baseline (full scan, same data) | goal |");
-        println!("|---|---|---|---|");
-        let p99 = percentile(&ticks, 0.99);
-        println!(
-            "| tick with no crossing, p50 / p99 | {:.3} ms / {p99:.3} ms | {scan_ms:.0} ms | <= 5 ms ({}) |",
-            percentile(&ticks, 0.5),
-            if p99 <= 5.0 { "met" } else { "NOT met" }
-        );
-        println!(
-            "| lag due → firing, p50 / p99 ({} firings) | {} ms / {} ms | - | p99 <= 1000 ms ({}) |",
-            lag.count,
-            lag.p50_ms,
-            lag.p99_ms,
-            if lag.p99_ms <= 1_000 { "met" } else { "NOT met" }
-        );
+        report::header();
+        report::Row {
+            measure: "time events, 1M tickets: tick with no crossing, p99 ms",
+            figure: percentile(&ticks, 0.99),
+            baseline: Some(scan_ms),
+            baseline_name: "full scan of the tickets",
+            goal: "<= 5",
+            higher_is_better: false,
+        }
+        .record();
+        println!("(tick p50: {:.3} ms)", percentile(&ticks, 0.5));
+        report::Row {
+            measure: "time events, 1M tickets: lag due to firing, p99 ms",
+            figure: lag.p99_ms as f64,
+            baseline: Some(scan_ms),
+            baseline_name: "full scan of the tickets",
+            goal: "<= 1000",
+            higher_is_better: false,
+        }
+        .record();
+        println!("(lag p50: {} ms over {} firings)", lag.p50_ms, lag.count);
     });
 }

@@ -4,8 +4,10 @@
 //!   component under `target/plugins/`, finding or installing a wasm toolchain.
 //! - `demo`: build the plugins, then run `tocsin demo` on the sample rules and events.
 //! - `test`: build the plugins once, then format check, clippy and every test.
-//! - `bench`: run the benchmarks.
+//! - `bench`: run every benchmark; one table of figures, same-run baselines,
+//!   ratios and goals, also written to `target/bench/report.md`.
 
+mod bench;
 mod plugins;
 mod toolchain;
 
@@ -31,7 +33,7 @@ enum Task {
         #[arg(long, default_value = "tocsin-data")]
         data: PathBuf,
     },
-    /// Run the benchmarks; each prints its figures beside a baseline measured in the same run.
+    /// Run every benchmark; print one table (figure, same-run baseline, ratio, goal) and write it to target/bench/report.md.
     Bench,
     /// Build the plugins once, then check formatting, run clippy and every test.
     Test {
@@ -67,30 +69,7 @@ fn main() -> Result<()> {
                 .arg(root.join("examples")))?;
         }
         Task::Bench => {
-            step("matching benchmark (criterion): 10,000 rules, indexed matcher vs naive baseline");
-            run(cargo().current_dir(&root).args([
-                "bench",
-                "--package",
-                "tocsin",
-                "--bench",
-                "matching",
-            ]))?;
-            let built = plugins::build(&root)?;
-            step("ingestion benchmark: durable group commit vs one event at a time");
-            run(cargo()
-                .current_dir(&root)
-                .env("TOCSIN_PLUGINS_DIR", &built.plugins)
-                .args(["bench", "--package", "tocsin", "--bench", "ingest"]))?;
-            step("scheduler benchmark: 1,000,000 tickets, tick cost and lag");
-            run(cargo()
-                .current_dir(&root)
-                .env("TOCSIN_PLUGINS_DIR", &built.plugins)
-                .args(["bench", "--package", "tocsin", "--bench", "scheduler"]))?;
-            step("invocation benchmark: fresh pooled instance per invocation vs bare wasmtime; load from the compiled cache");
-            run(cargo()
-                .current_dir(&root)
-                .env("TOCSIN_TEST_GUESTS_DIR", &built.test_guests)
-                .args(["bench", "--package", "tocsin", "--bench", "invoke"]))?;
+            bench::all(&root)?;
         }
         Task::Test { no_lint } => {
             let built = plugins::build(&root)?;

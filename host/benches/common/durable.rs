@@ -1,0 +1,71 @@
+//! The durable ingestion workload the ingest benches share.
+#![allow(dead_code)]
+
+use serde_json::json;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tocsin::calendars::Calendars;
+use tocsin::catalog::catalog;
+use tocsin::engine::{Engine, EngineConfig, Sink, SystemClock};
+use tocsin::event::Event;
+use tocsin::plugins::{Grants, Registry, Runtime, RuntimeConfig};
+use tocsin::rules::{Rule, RuleRepo, Validator};
+use tocsin::store::Store;
+
+/// An engine on a fresh store in `dir` with `log-file` installed and two
+/// rules that each fire on every [`event`]: three jobs per event.
+pub async fn engine(dir: &std::path::Path) -> Engine {
+    engine_and_registry(dir).await.0
+}
+
+/// [`engine`], with the plugin registry it runs.
+pub async fn engine_and_registry(dir: &std::path::Path) -> (Engine, Arc<Registry>) {
+    let plugins = std::env::var_os("TOCSIN_PLUGINS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
+    let store = Store::open(dir).expect("store");
+    let sink = Arc::new(Sink::new(store.clone()).unwrap());
+    let runtime = Arc::new(Runtime::new(RuntimeConfig::default(), sink.clone()).expect("runtime"));
+    let registry = Arc::new(Registry::new(runtime));
+    registry
+        .install_file(&plugins.join("log-file.wasm"), Grants::default())
+        .await
+        .expect("the log-file component (run `cargo xtask plugins`)");
+    let v = Validator {
+        catalog: catalog(),
+        plugins: &registry,
+    };
+    let repo = RuleRepo::open(&store).expect("repo");
+    for (id, mode) in [("digest", "digest"), ("each", "per-item")] {
+        let rule: Rule = serde_json::from_value(json!({
+            "id": id, "name": id, "category": "ticket", "event_type": "ticket-created",
+            "conditions": [{"field": "priority", "op": "one-of", "value": ["high", "urgent"]}],
+            "actions": [{"plugin": "log-file", "action": "log-to-file", "mode": mode, "settings": {"file": "x.log"}}]
+        }))
+        .expect("rule");
+        repo.create(&rule, &v).expect("create rule");
+    }
+    let engine = Engine::open(
+        &store,
+        registry.clone(),
+        sink,
+        Arc::new(Calendars::default()),
+        Arc::new(SystemClock),
+        EngineConfig::default(),
+    )
+    .expect("engine");
+    (engine, registry)
+}
+
+/// A ticket-created event of two urgent tickets.
+pub fn event(n: usize) -> Event {
+    serde_json::from_value(json!({
+        "category": "ticket", "event_type": "ticket-created",
+        "occurred_at": "2026-11-30T10:00:00Z", "agent": "ana",
+        "items": [
+            {"kind": "ticket", "id": format!("{n}"), "fields": {"priority": "high", "subject": "Printer on fire", "department": "IT"}},
+            {"kind": "ticket", "id": format!("{n}b"), "fields": {"priority": "urgent", "subject": "Still on fire", "department": "IT"}}
+        ]
+    }))
+    .expect("event")
+}
