@@ -13,6 +13,7 @@ mod demo;
 mod email;
 mod engine;
 mod helpdesk;
+mod languages;
 mod loading;
 mod log_file;
 mod profiles;
