@@ -139,7 +139,9 @@ fn created(id: &str, subject: Option<&str>) -> tocsin::event::Event {
 /// `cf.subject_words` from its subject and the rule's settings.
 #[tokio::test]
 async fn c_and_javascript_providers_set_custom_fields_computed_from_the_item() {
-    let Some(examples) = examples_dir("c_and_javascript_providers_set_custom_fields") else {
+    let Some(examples) =
+        examples_dir("c_and_javascript_providers_set_custom_fields_computed_from_the_item")
+    else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -183,7 +185,9 @@ async fn c_and_javascript_providers_set_custom_fields_computed_from_the_item() {
 /// `failure` reaches the audit with its kind and message, and changes nothing.
 #[tokio::test]
 async fn c_provider_reads_settings_and_a_javascript_failure_is_dead_lettered() {
-    let Some(examples) = examples_dir("c_provider_reads_settings_and_a_javascript_failure") else {
+    let Some(examples) =
+        examples_dir("c_provider_reads_settings_and_a_javascript_failure_is_dead_lettered")
+    else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
