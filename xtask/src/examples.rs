@@ -317,6 +317,7 @@ fn installed_version(package: &Path) -> Option<String> {
     Some(value.to_string())
 }
 
+/// Whether `node` and `npm` both run.
 fn has_node() -> bool {
     ["node", "npm"].iter().all(|tool| {
         Command::new(tool)
