@@ -2,12 +2,15 @@
 //!
 //! - `plugins`: build every crate in `plugins/` and `tests/guests/` to a WebAssembly
 //!   component under `target/plugins/`, finding or installing a wasm toolchain.
+//! - `examples`: build the providers written in C and JavaScript (`examples/provider-*`)
+//!   to components under `target/examples/`, installing their toolchains when missing.
 //! - `demo`: build the plugins, then run `tocsin demo` on the sample rules and events.
-//! - `test`: build the plugins once, then format check, clippy and every test.
+//! - `test`: build the plugins and the examples once, then format check, clippy and every test.
 //! - `bench`: run every benchmark; one table of figures, same-run baselines,
 //!   ratios and goals, also written to `target/bench/report.md`.
 
 mod bench;
+mod examples;
 mod plugins;
 mod toolchain;
 
@@ -27,6 +30,8 @@ struct Cli {
 enum Task {
     /// Build every plugin and test guest into a component under target/plugins/.
     Plugins,
+    /// Build the C and JavaScript example providers into components under target/examples/.
+    Examples,
     /// Build the plugins and run the demo: sample rules and events, visible results.
     Demo {
         /// Data directory (sled); created if missing.
@@ -49,6 +54,9 @@ fn main() -> Result<()> {
     match cli.task {
         Task::Plugins => {
             plugins::build(&root)?;
+        }
+        Task::Examples => {
+            examples::build(&root)?;
         }
         Task::Demo { data } => {
             let built = plugins::build(&root)?;
@@ -73,6 +81,7 @@ fn main() -> Result<()> {
         }
         Task::Test { no_lint } => {
             let built = plugins::build(&root)?;
+            let examples = examples::build(&root)?;
             if !no_lint {
                 step("cargo fmt --check");
                 run(cargo()
@@ -104,6 +113,7 @@ fn main() -> Result<()> {
                 .current_dir(&root)
                 .env("TOCSIN_PLUGINS_DIR", &built.plugins)
                 .env("TOCSIN_TEST_GUESTS_DIR", &built.test_guests)
+                .env("TOCSIN_EXAMPLES_DIR", &examples)
                 .args(["test", "--no-fail-fast"]))?;
             step("cargo test: the plugins' own unit tests, natively");
             run(cargo().current_dir(&root).args([

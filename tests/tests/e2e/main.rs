@@ -13,6 +13,7 @@ mod demo;
 mod email;
 mod engine;
 mod helpdesk;
+mod languages;
 mod limits;
 mod loading;
 mod log_file;
