@@ -15,6 +15,7 @@ mod engine;
 mod helpdesk;
 mod loading;
 mod log_file;
+mod outage;
 mod profiles;
 mod providers;
 mod reload;
