@@ -11,12 +11,16 @@
 //! jobs, and every such job ends done or dead-lettered (a job still in the
 //! outbox is run by the restarted server; [`check`] waits for it). Earlier
 //! rounds' events are sampled again, since a later crash must not lose them
-//! either. Two rules make jobs: a digest and a per-item Log to File.
+//! either. Three rules make jobs on Ticket Created (a digest and a per-item
+//! Log to File, and a status change through the helpdesk plugin), a fourth
+//! on the Ticket Status Changed that follows: [`follow_on`] checks those
+//! follow-on events are not lost either.
 //!
 //! The seed fixes the kill moments and the events' shapes; the server's
 //! timing still varies from run to run.
 
 mod check;
+mod follow_on;
 mod load;
 mod server;
 
@@ -63,7 +67,8 @@ pub fn run(root: &Path, plugins: &Path, rounds: usize, seed: Option<u64>) -> Res
     };
     std::fs::write(
         &layout.config,
-        "[grants.log-file]\ndirectory = { path = \"logs\", access = \"read-write\" }\n",
+        "[grants.log-file]\ndirectory = { path = \"logs\", access = \"read-write\" }\n\
+         [grants.helpdesk]\nhelpdesk = [\"set-status\"]\n",
     )
     .context("writing the configuration")?;
     let token = admin_token(&layout)?;
@@ -75,7 +80,7 @@ pub fn run(root: &Path, plugins: &Path, rounds: usize, seed: Option<u64>) -> Res
     create_rules(&client)?;
 
     let mut earlier: Vec<load::Acked> = Vec::new();
-    let mut losses: Vec<String> = Vec::new();
+    let mut losses: Vec<(usize, String)> = Vec::new();
     let mut survived = 0;
     // None after a restart failed: the rounds end there.
     let mut running = Some(server);
@@ -97,8 +102,9 @@ pub fn run(root: &Path, plugins: &Path, rounds: usize, seed: Option<u64>) -> Res
         let server = match Server::start(&layout, &log(round)) {
             Ok(s) => s,
             Err(e) => {
-                losses.push(format!(
-                    "round {round}: the server does not start again on the data directory: {e:#}"
+                losses.push((
+                    round,
+                    format!("the server does not start again on the data directory: {e:#}"),
                 ));
                 break;
             }
@@ -107,9 +113,18 @@ pub fn run(root: &Path, plugins: &Path, rounds: usize, seed: Option<u64>) -> Res
         let healthy = client.wait_healthy()?;
         let mut checked = sent.acked.clone();
         checked.extend(check::sample(&earlier, RESAMPLE, &mut rng));
-        let report = check::verify(&client, &checked, DRAIN)?;
+        let mut report = check::verify(&client, &checked, DRAIN)?;
+        let (follow_ons, lost) = follow_on::verify(&client, &checked, DRAIN)?;
+        report.losses.extend(lost);
+        // An earlier round's loss found again in the sample is not this round's.
+        let new: Vec<String> = report
+            .losses
+            .iter()
+            .filter(|l| !losses.iter().any(|(_, old)| old == *l))
+            .cloned()
+            .collect();
         println!(
-            "round {round}/{rounds}: killed {kill_after} ms into the load with {} event(s) acknowledged ({} refused); healthy {} ms after restart; checked {} event(s), {} job(s): {} done before, {} run after the restart, {} dead-lettered; {} loss(es)",
+            "round {round}/{rounds}: killed {kill_after} ms into the load with {} event(s) acknowledged ({} refused); healthy {} ms after restart; checked {} event(s), {} job(s): {} done before, {} run after the restart, {} dead-lettered; {} follow-on event(s); {} new loss(es)",
             sent.acked.len(),
             sent.refused,
             healthy.as_millis(),
@@ -118,12 +133,13 @@ pub fn run(root: &Path, plugins: &Path, rounds: usize, seed: Option<u64>) -> Res
             report.done,
             report.resumed,
             report.dead,
-            report.losses.len()
+            follow_ons,
+            new.len()
         );
-        if report.losses.is_empty() {
+        if new.is_empty() {
             survived += 1;
         }
-        losses.extend(report.losses.iter().map(|l| format!("round {round}: {l}")));
+        losses.extend(new.into_iter().map(|l| (round, l)));
         earlier.extend(sent.acked);
         running = Some(server);
     }
@@ -135,8 +151,8 @@ pub fn run(root: &Path, plugins: &Path, rounds: usize, seed: Option<u64>) -> Res
         earlier.len(),
         started.elapsed().as_secs_f64()
     );
-    for loss in &losses {
-        println!("LOSS {loss}");
+    for (round, loss) in &losses {
+        println!("LOSS round {round}: {loss}");
     }
     if !losses.is_empty() {
         let kept = dir.keep();
@@ -165,13 +181,40 @@ fn admin_token(layout: &Layout) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Two rules on Ticket Created: one digest and one per-item Log to File, so
-/// an event with n tickets makes 1 + n jobs.
+/// Three rules on Ticket Created (a digest and a per-item Log to File, a
+/// digest Set Ticket Status), so an event with n tickets makes 2 + n jobs,
+/// and one on the Ticket Status Changed each status change causes.
 fn create_rules(client: &Client) -> Result<()> {
-    for (id, mode) in [("crash-digest", "digest"), ("crash-each", "per-item")] {
-        let rule = json!({"id": id, "name": id, "category": "ticket", "event_type": "ticket-created",
-            "actions": [{"plugin": "log-file", "action": "log-to-file", "mode": mode,
-                         "settings": {"file": format!("{id}.log")}}]});
+    let log = |id: &str, mode: &str| {
+        json!({"plugin": "log-file", "action": "log-to-file", "mode": mode,
+               "settings": {"file": format!("{id}.log")}})
+    };
+    let rules = [
+        (
+            "crash-digest",
+            "ticket-created",
+            log("crash-digest", "digest"),
+        ),
+        (
+            "crash-each",
+            "ticket-created",
+            log("crash-each", "per-item"),
+        ),
+        (
+            follow_on::STATUS_RULE,
+            "ticket-created",
+            json!({"plugin": "helpdesk", "action": "set-ticket-status", "mode": "digest",
+                   "settings": {"status": "waiting"}}),
+        ),
+        (
+            follow_on::CHANGED_RULE,
+            "ticket-status-changed",
+            log(follow_on::CHANGED_RULE, "digest"),
+        ),
+    ];
+    for (id, event_type, action) in rules {
+        let rule = json!({"id": id, "name": id, "category": "ticket", "event_type": event_type,
+                          "actions": [action]});
         let (status, body) = client.post("/v1/rules", &rule)?;
         if status != 201 {
             bail!("creating rule {id}: HTTP {status}: {body}");

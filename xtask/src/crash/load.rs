@@ -15,6 +15,8 @@ pub struct Acked {
     pub event: String,
     /// `job-<16 hex>` invocation ids.
     pub jobs: Vec<String>,
+    /// Its tickets' ids.
+    pub tickets: Vec<String>,
 }
 
 /// Load running in the background.
@@ -73,8 +75,21 @@ impl Load {
                         };
                         let mut acked = acked.lock().expect("acked lock");
                         for r in results {
+                            let event = r["event"].as_str().unwrap_or_default().to_string();
+                            let tickets = events
+                                .iter()
+                                .find(|e| e["id"] == event.as_str())
+                                .and_then(|e| e["items"].as_array())
+                                .map(|items| {
+                                    items
+                                        .iter()
+                                        .filter_map(|i| i["id"].as_str().map(str::to_string))
+                                        .collect()
+                                })
+                                .unwrap_or_default();
                             acked.push(Acked {
-                                event: r["event"].as_str().unwrap_or_default().to_string(),
+                                event,
+                                tickets,
                                 jobs: r["jobs"]
                                     .as_array()
                                     .map(|jobs| {
@@ -114,14 +129,15 @@ impl Load {
     }
 }
 
-/// A Ticket Created event with one or two tickets: the digest rule makes one
-/// job, the per-item rule one per ticket.
+/// A Ticket Created event with one or two active tickets: the digest rules
+/// make one job each, the per-item rule one per ticket.
 fn event(id: &str, rng: &mut fastrand::Rng) -> Value {
     let tickets = rng.usize(1..=2);
     let items: Vec<Value> = (0..tickets)
         .map(|t| {
             json!({"kind": "ticket", "id": format!("{id}-t{t}"),
-                   "fields": {"subject": format!("crash test {id}"), "priority": "high"}})
+                   "fields": {"subject": format!("crash test {id}"), "priority": "high",
+                              "status": "active"}})
         })
         .collect();
     json!({"id": id, "category": "ticket", "event_type": "ticket-created",
