@@ -121,9 +121,9 @@ pub fn verify(client: &Client, acked: &[Acked], drain: Duration) -> Result<Repor
                 Some(State::Done) => report.resumed += 1,
                 Some(State::Dead) => report.dead += 1,
                 Some(State::Open) => report.losses.push(format!(
-                    "job {job} of event {}: neither done nor dead-lettered {:.1} s after the restart (gone from the outbox?)",
+                    "job {job} of event {}: neither done nor dead-lettered within {} s of the restart (gone from the outbox?)",
                     a.event,
-                    started.elapsed().as_secs_f64()
+                    drain.as_secs()
                 )),
                 None => {}
             }

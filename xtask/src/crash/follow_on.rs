@@ -65,9 +65,9 @@ pub fn verify(client: &Client, acked: &[Acked], drain: Duration) -> Result<(usiz
             for (a, ticket) in waiting {
                 if let Found::Open = ticket_state(client, ticket)? {
                     losses.push(format!(
-                        "ticket {ticket} of event {}: a job of its Ticket Status Changed event neither done nor dead-lettered {:.1} s after the restart",
+                        "ticket {ticket} of event {}: a job of its Ticket Status Changed event neither done nor dead-lettered within {} s of the restart",
                         a.event,
-                        started.elapsed().as_secs_f64()
+                        drain.as_secs()
                     ));
                 }
             }
