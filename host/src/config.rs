@@ -33,6 +33,60 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     /// The scheduler of time-based events.
     pub scheduler: SchedulerConfig,
+    /// Retries of failed jobs: plugin invocations and connector deliveries.
+    pub retries: Retries,
+}
+
+/// When failed jobs are tried again: exponential backoff with jitter from
+/// `backoff_base_ms` up to `backoff_cap_ms`, until `horizon_ms` after the
+/// first attempt was due, then the dead-letter list. The defaults are the
+/// engine's ([`crate::engine::EngineConfig`]).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Retries {
+    /// First retry delay (ms), doubling per attempt, jitter 50-100%. Default 1 s.
+    pub backoff_base_ms: i64,
+    /// Longest retry delay (ms). Default 1 h.
+    pub backoff_cap_ms: i64,
+    /// Retries stop this long (ms) after a job's first attempt was due. Default 3 days.
+    pub horizon_ms: i64,
+}
+
+impl Default for Retries {
+    fn default() -> Self {
+        let engine = crate::engine::EngineConfig::default();
+        Retries {
+            backoff_base_ms: engine.backoff_base_ms,
+            backoff_cap_ms: engine.backoff_cap_ms,
+            horizon_ms: engine.retry_horizon_ms,
+        }
+    }
+}
+
+impl Retries {
+    /// Checks the values; the error names the key and what is accepted.
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.backoff_base_ms < 1 {
+            anyhow::bail!(
+                "retries.backoff_base_ms: {} is not accepted; use a delay of at least 1 ms",
+                self.backoff_base_ms
+            );
+        }
+        if self.backoff_cap_ms < self.backoff_base_ms {
+            anyhow::bail!(
+                "retries.backoff_cap_ms: {} is below backoff_base_ms ({}); use a cap at least as long",
+                self.backoff_cap_ms,
+                self.backoff_base_ms
+            );
+        }
+        if self.horizon_ms < 0 {
+            anyhow::bail!(
+                "retries.horizon_ms: {} is not accepted; use 0 (never retry) or more",
+                self.horizon_ms
+            );
+        }
+        Ok(())
+    }
 }
 
 /// The help desk's webhook.
@@ -56,6 +110,7 @@ impl Default for Config {
             connector: None,
             smtp: None,
             scheduler: SchedulerConfig::default(),
+            retries: Retries::default(),
         }
     }
 }
@@ -72,6 +127,7 @@ impl Config {
     /// Parses TOML text.
     pub fn parse(text: &str) -> anyhow::Result<Config> {
         let config: Config = toml::from_str(text)?;
+        config.retries.validate()?;
         for (id, grants) in &config.grants {
             grants.validate().with_context(|| format!("grants.{id}"))?;
         }
@@ -154,6 +210,34 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/tocsin.toml");
         let c = Config::load(&path).unwrap();
         assert_eq!(c.scheduler.stop_after_ms, 7 * 24 * 3600 * 1000);
+    }
+
+    #[test]
+    fn retries_default_to_the_engine_and_are_checked() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.retries.backoff_base_ms, 1_000);
+        assert_eq!(c.retries.horizon_ms, 3 * 24 * 3600 * 1000);
+        let c = Config::parse("[retries]\nbackoff_base_ms = 20\nbackoff_cap_ms = 200\n").unwrap();
+        assert_eq!(
+            (c.retries.backoff_base_ms, c.retries.backoff_cap_ms),
+            (20, 200)
+        );
+        let e = Config::parse("[retries]\nbackoff_base_ms = 0\n").unwrap_err();
+        assert!(
+            format!("{e:#}").contains("retries.backoff_base_ms: 0 is not accepted"),
+            "{e:#}"
+        );
+        let e =
+            Config::parse("[retries]\nbackoff_base_ms = 500\nbackoff_cap_ms = 100\n").unwrap_err();
+        assert!(
+            format!("{e:#}").contains("retries.backoff_cap_ms: 100"),
+            "{e:#}"
+        );
+        let e = Config::parse("[retries]\nbase_ms = 5\n").unwrap_err();
+        assert!(
+            format!("{e:#}").contains("unknown field `base_ms`"),
+            "{e:#}"
+        );
     }
 
     #[test]

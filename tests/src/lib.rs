@@ -223,8 +223,18 @@ where
     F: Fn(Received) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Answer> + Send + 'static,
 {
-    use http_body_util::BodyExt;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve_on(listener, handler)
+}
+
+/// Serves HTTP/1 on `listener` (a receiver that comes up on a port chosen
+/// earlier), every request through `handler`; returns the address.
+pub fn serve_on<F, Fut>(listener: tokio::net::TcpListener, handler: F) -> std::net::SocketAddr
+where
+    F: Fn(Received) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Answer> + Send + 'static,
+{
+    use http_body_util::BodyExt;
     let addr = listener.local_addr().unwrap();
     let handler = Arc::new(handler);
     tokio::spawn(async move {

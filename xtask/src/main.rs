@@ -5,11 +5,14 @@
 //! - `examples`: build the providers written in C and JavaScript (`examples/provider-*`)
 //!   to components under `target/examples/`, installing their toolchains when missing.
 //! - `demo`: build the plugins, then run `tocsin demo` on the sample rules and events.
-//! - `test`: build the plugins and the examples once, then format check, clippy and every test.
+//! - `test`: build the plugins and the examples once, then format check, clippy,
+//!   every test and a 3-round crash run.
 //! - `bench`: run every benchmark; one table of figures, same-run baselines,
 //!   ratios and goals, also written to `target/bench/report.md`.
+//! - `crash`: SIGKILL `tocsin serve` under load, restart it, check nothing acknowledged is lost.
 
 mod bench;
+mod crash;
 mod examples;
 mod plugins;
 mod toolchain;
@@ -45,6 +48,15 @@ enum Task {
         /// Skip `cargo fmt --check` and clippy (faster local runs).
         #[arg(long)]
         no_lint: bool,
+    },
+    /// Kill the server with SIGKILL under load, restart it, check no acknowledged event or job is lost.
+    Crash {
+        /// Kill-and-restart rounds.
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+        /// Seed of the kill moments and events (default: random, printed).
+        #[arg(long)]
+        seed: Option<u64>,
     },
 }
 
@@ -129,6 +141,12 @@ fn main() -> Result<()> {
                 "--exclude",
                 "xtask",
             ]))?;
+            step("crash harness, short: 3 rounds of SIGKILL under load");
+            crash::run(&root, &built.plugins, 3, None)?;
+        }
+        Task::Crash { rounds, seed } => {
+            let built = plugins::build(&root)?;
+            crash::run(&root, &built.plugins, rounds, seed)?;
         }
     }
     Ok(())

@@ -127,6 +127,9 @@ pub async fn open(config: &Config, verbose: bool) -> anyhow::Result<(Engine, Arc
             .connector
             .as_ref()
             .map(|c| ConnectorConfig::new(c.url.clone(), c.secret.clone())),
+        backoff_base_ms: config.retries.backoff_base_ms,
+        backoff_cap_ms: config.retries.backoff_cap_ms,
+        retry_horizon_ms: config.retries.horizon_ms,
         ..Default::default()
     };
     let calendars = match crate::calendars::stored(&store)? {

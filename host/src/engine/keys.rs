@@ -12,6 +12,7 @@
 //! | `aud/` | `event/sequence` | an audit record |
 //! | `ax/` | `r/rule/…`, `i/kind/id/…`, `p/plugin/…` then `event/sequence` | audit indexes |
 //! | `cmd/` | sequence | a help-desk command for the connector (pull list) |
+//! | `owed/` | event id | a follow-on event a finished job owes, until it is ingested |
 //! | `alert/` | sequence | an alert (runaway rule disabled, cascade cut) |
 //! | `t/` | time indexes and rule cursors | see [`crate::scheduler::index`] |
 
@@ -48,6 +49,11 @@ pub fn dead(n: u64) -> Vec<u8> {
 /// `aud/<event>/<sequence>`.
 pub fn audit(event: &str, seq: u64) -> Vec<u8> {
     format!("aud/{event}/{seq:016x}").into_bytes()
+}
+
+/// `owed/<event id>`.
+pub fn owed(event: &str) -> Vec<u8> {
+    format!("owed/{event}").into_bytes()
 }
 
 /// `cmd/<sequence>`.

@@ -25,7 +25,7 @@ mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ingest::{IngestError, IngestResult};
-pub use outbox::Job;
+pub use outbox::{Job, OwedEvent};
 pub use sink::Sink;
 
 use crate::calendars::Calendars;
@@ -110,6 +110,9 @@ struct Inner {
     wake: Notify,
     /// Told of every finished attempt: plugin, outcome, duration (ms).
     observer: std::sync::OnceLock<InvocationObserver>,
+    /// Follow-on events found owed at open (a crash came between a job's
+    /// end and their ingestion); the worker ingests them first.
+    owed: Mutex<Vec<OwedEvent>>,
 }
 
 /// A function told of every finished attempt: plugin, outcome (`ok`,
@@ -156,6 +159,11 @@ impl Engine {
             let job: Job = serde_json::from_slice(&v).context("reading a stored job")?;
             queue.due.insert((job.due_ms, job.n));
         }
+        let mut owed = Vec::new();
+        for kv in tree.scan_prefix("owed/") {
+            let (_, v) = kv?;
+            owed.push(serde_json::from_slice(&v).context("reading an owed follow-on event")?);
+        }
         let mut coalescing = BTreeSet::new();
         for kv in tree.scan_prefix("win/") {
             let (k, v) = kv?;
@@ -183,6 +191,7 @@ impl Engine {
                 disabled: Mutex::new(Vec::new()),
                 wake: Notify::new(),
                 observer: std::sync::OnceLock::new(),
+                owed: Mutex::new(owed),
             }),
         })
     }

@@ -2,7 +2,7 @@
 //! rule, with its items), stored before the event is acknowledged and
 //! removed only when it succeeded or moved to the dead-letter list.
 
-use crate::event::ItemSnapshot;
+use crate::event::{Event, ItemSnapshot};
 use crate::rules::RuleAction;
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +55,18 @@ impl Job {
     pub fn item_ids(&self) -> Vec<String> {
         self.items.iter().map(|i| i.id.clone()).collect()
     }
+}
+
+/// A follow-on event owed by a finished job (an item changed by one of its
+/// help-desk commands). It is written in the batch that records the job's
+/// end and removed in the batch that ingests it, so a crash between the two
+/// leaves it for the next start ([`super::keys::owed`]) instead of losing it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OwedEvent {
+    /// The event, with its id already assigned.
+    pub event: Event,
+    /// Its cascade depth.
+    pub depth: u32,
 }
 
 /// When to try again after `attempts` failed attempts: exponential from

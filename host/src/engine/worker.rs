@@ -6,12 +6,14 @@
 //! mirror, are listed for pulling, are delivered to the connector (when one is
 //! configured) as jobs of their own, and emit follow-on events. A
 //! `send-canned-reply` command first gets its canned reply rendered for its
-//! ticket; when that fails the job is dead-lettered instead.
+//! ticket; when that fails the job is dead-lettered instead. Follow-on events
+//! are written with the job's end as owed (`owed/`) and ingested after it,
+//! so a crash in between delays them to the next start but never loses them.
 
 use super::audit::{self, Entry, Record};
 use super::connector::{self, CONNECTOR};
-use super::outbox::{backoff_ms, Job};
-use super::{commands, keys, Engine, Inner};
+use super::outbox::{backoff_ms, Job, OwedEvent};
+use super::{commands, keys, Engine, IngestError, Inner};
 use crate::canned::{self, CannedError};
 use crate::dispatch::{wit_event, wit_item};
 use crate::event::{Event, ItemSnapshot};
@@ -54,6 +56,11 @@ impl Engine {
     /// Runs every job due now (and ends due coalescing windows first); returns
     /// when they have finished, with the time the next job is due, if any.
     pub async fn run_due(&self) -> Option<i64> {
+        // Follow-on events a crash left owed (read at open) come first.
+        let owed = std::mem::take(&mut *self.inner.owed.lock().expect("owed lock"));
+        for record in owed {
+            self.inner.ingest_owed(record).await;
+        }
         if let Err(e) = self.inner.end_windows().await {
             tracing::error!("ending coalescing windows: {e:#}");
         }
@@ -257,6 +264,23 @@ impl Inner {
             &mut batch,
             &mut deliveries,
         )?;
+        // The follow-on events are owed from the moment the item changed:
+        // they are durable with this batch, so a crash before their
+        // ingestion leaves them for the next start.
+        let depth = job.depth + 1;
+        let mut owed = Vec::new();
+        let mut cut = Vec::new();
+        for mut event in follow_ons {
+            if depth > self.config.cascade_depth {
+                cut.push(event);
+                continue;
+            }
+            let id = format!("ev-{:016x}", self.next_id()?);
+            event.id = Some(id.clone());
+            let record = OwedEvent { event, depth };
+            batch.insert(keys::owed(&id), serde_json::to_vec(&record)?);
+            owed.push(record);
+        }
         self.tree.apply_batch(batch)?;
         self.commit.durable().await?;
         if !deliveries.is_empty() {
@@ -269,25 +293,51 @@ impl Inner {
         if let Some(at) = retry_at {
             self.queue.lock().expect("queue lock").due.insert((at, n));
         }
-        for event in follow_ons {
-            let depth = job.depth + 1;
-            if depth > self.config.cascade_depth {
-                self.alert(
-                    Some(&job.rule),
-                    &job.event,
-                    format!(
-                        "cascade cut: a {} event from rule {} would be at depth {depth}, beyond the limit of {}",
-                        event.event_type, job.rule, self.config.cascade_depth
-                    ),
-                )
-                .await?;
-                continue;
-            }
-            if let Err(e) = self.ingest(event, depth, None).await {
-                tracing::error!("follow-on event of {invocation_id}: {e}");
-            }
+        for event in cut {
+            self.alert(
+                Some(&job.rule),
+                &job.event,
+                format!(
+                    "cascade cut: a {} event from rule {} would be at depth {depth}, beyond the limit of {}",
+                    event.event_type, job.rule, self.config.cascade_depth
+                ),
+            )
+            .await?;
+        }
+        for record in owed {
+            self.ingest_owed(record).await;
         }
         Ok(())
+    }
+
+    /// Ingests an owed follow-on event; its `owed/` record is removed in the
+    /// same atomic batch. A storage failure leaves the record for the next
+    /// start; an event the catalog refuses is dropped with an error, since it
+    /// never will be ingested.
+    pub(super) async fn ingest_owed(&self, owed: OwedEvent) {
+        let id = owed.event.id.clone().unwrap_or_default();
+        let key = keys::owed(&id);
+        let result = self
+            .ingest_with(
+                owed.event,
+                owed.depth,
+                None,
+                false,
+                vec![(key.clone(), None)],
+            )
+            .await;
+        match result {
+            Ok(_) => {}
+            Err(IngestError::Invalid(e)) => {
+                tracing::error!(event = %id, "follow-on event refused, dropped: {e}");
+                if let Err(e) = self.tree.remove(&key) {
+                    tracing::error!(event = %id, "forgetting a refused follow-on event: {e}");
+                }
+            }
+            Err(e) => {
+                tracing::error!(event = %id, "follow-on event not ingested, tried again at the next start: {e}");
+            }
+        }
     }
 
     /// Renders the settings and invokes the plugin; returns how it ended and

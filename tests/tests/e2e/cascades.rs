@@ -1,9 +1,11 @@
 //! Help-desk commands from plugins: cascades cut at the depth limit, runaway
-//! rules disabled with an alert, and delivery to the connector webhook.
+//! rules disabled with an alert, delivery to the connector webhook, and
+//! follow-on events that survive a crash between a job's end and their
+//! ingestion.
 
 use serde_json::{json, Value};
 use tocsin::engine::audit::{Entry, Query};
-use tocsin::engine::{Engine, EngineConfig};
+use tocsin::engine::{keys, Engine, EngineConfig, OwedEvent, TREE};
 use tocsin_tests::engine::*;
 
 fn ping_pong() -> [Value; 2] {
@@ -161,4 +163,103 @@ async fn commands_are_delivered_to_the_connector_signed_and_retried() {
         1,
         "and it is in the pull list"
     );
+}
+
+/// A rule that sets new tickets to waiting, and one on the status change.
+fn status_rules() -> [Value; 2] {
+    let set = json!([{"plugin": "helpdesk", "action": "set-ticket-status", "mode": "digest",
+                      "settings": {"status": "waiting"}}]);
+    [
+        rule("set", "ticket-created", set),
+        rule(
+            "changed",
+            "ticket-status-changed",
+            json!([log("digest", json!({}))]),
+        ),
+    ]
+}
+
+fn owed_records(engine: &Engine) -> usize {
+    engine
+        .store()
+        .tree(TREE)
+        .unwrap()
+        .scan_prefix("owed/")
+        .count()
+}
+
+#[tokio::test]
+async fn a_follow_on_event_is_owed_until_ingested_and_none_is_left_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(
+        dir.path(),
+        clock(),
+        EngineConfig::default(),
+        &status_rules(),
+    )
+    .await;
+    engine
+        .ingest(event("ticket-created", &["7"], json!({"status": "active"})))
+        .await
+        .unwrap();
+    run_until_quiet(&engine).await;
+    let changed = attempts(&engine, "changed");
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0].0, "ok");
+    assert_eq!(changed[0].1, ["ticket/7"]);
+    assert_eq!(owed_records(&engine), 0);
+}
+
+#[tokio::test]
+async fn a_follow_on_event_owed_at_a_crash_is_ingested_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    // What a process killed after a job's end was durable, but before its
+    // follow-on event was ingested, leaves in the store.
+    {
+        let store = tocsin::store::Store::open(dir.path()).unwrap();
+        let mut follow_on = event(
+            "ticket-status-changed",
+            &["7"],
+            json!({"status": "waiting"}),
+        );
+        follow_on.id = Some("ev-owed".into());
+        follow_on
+            .old_values
+            .insert("status".into(), json!("active"));
+        let owed = OwedEvent {
+            event: follow_on,
+            depth: 1,
+        };
+        store
+            .tree(TREE)
+            .unwrap()
+            .insert(keys::owed("ev-owed"), serde_json::to_vec(&owed).unwrap())
+            .unwrap();
+        store.flush().unwrap();
+    }
+    let engine = open(
+        dir.path(),
+        clock(),
+        EngineConfig::default(),
+        &status_rules(),
+    )
+    .await;
+    run_until_quiet(&engine).await;
+    assert!(engine.has_event("ev-owed").unwrap());
+    let changed = attempts(&engine, "changed");
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0].0, "ok");
+    assert_eq!(owed_records(&engine), 0);
+    let depth = engine
+        .audit(&Query {
+            event: Some("ev-owed".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .into_iter()
+        .find_map(|r| match r.entry {
+            Entry::Event { depth, .. } => Some(depth),
+            _ => None,
+        });
+    assert_eq!(depth, Some(1));
 }

@@ -17,6 +17,7 @@ mod languages;
 mod limits;
 mod loading;
 mod log_file;
+mod outage;
 mod profiles;
 mod providers;
 mod reload;

@@ -9,7 +9,13 @@ use std::process::{Command, Stdio};
 use tocsin_tests::{plugins_dir, tocsin_bin};
 
 /// One HTTP/1.1 request on a fresh connection: (status, body).
-fn request(addr: &str, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
+pub(crate) fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: &str,
+) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
     write!(
         stream,
