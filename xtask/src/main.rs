@@ -5,7 +5,10 @@
 //! - `demo`: build the plugins, then run `tocsin demo` on the sample rules and events.
 //! - `test`: build the plugins once, then format check, clippy and every test.
 //! - `bench`: run the benchmarks.
+//! - `fuzz [--secs N]`: fuzz event JSON, rule JSON and plugin manifests, N s per target
+//!   (installs cargo-fuzz if missing; see `fuzz.rs`).
 
+mod fuzz;
 mod plugins;
 mod toolchain;
 
@@ -38,6 +41,12 @@ enum Task {
         /// Skip `cargo fmt --check` and clippy (faster local runs).
         #[arg(long)]
         no_lint: bool,
+    },
+    /// Fuzz the event, rule and plugin-manifest parsers (cargo-fuzz, nightly); fails on a crash.
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60)]
+        secs: u64,
     },
 }
 
@@ -141,6 +150,7 @@ fn main() -> Result<()> {
                 "xtask",
             ]))?;
         }
+        Task::Fuzz { secs } => fuzz::fuzz(&root, secs)?,
     }
     Ok(())
 }
