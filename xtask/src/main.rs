@@ -9,11 +9,14 @@
 //!   every test and a 3-round crash run.
 //! - `bench`: run every benchmark; one table of figures, same-run baselines,
 //!   ratios and goals, also written to `target/bench/report.md`.
+//! - `fuzz [--secs N]`: fuzz event JSON, rule JSON and plugin manifests, N s per target
+//!   (installs cargo-fuzz if missing; see `fuzz.rs`).
 //! - `crash`: SIGKILL `tocsin serve` under load, restart it, check nothing acknowledged is lost.
 
 mod bench;
 mod crash;
 mod examples;
+mod fuzz;
 mod plugins;
 mod toolchain;
 
@@ -57,6 +60,12 @@ enum Task {
         /// Seed of the kill moments and events (default: random, printed).
         #[arg(long)]
         seed: Option<u64>,
+    },
+    /// Fuzz the event, rule and plugin-manifest parsers (cargo-fuzz, nightly); fails on a crash.
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60)]
+        secs: u64,
     },
 }
 
@@ -148,6 +157,7 @@ fn main() -> Result<()> {
             let built = plugins::build(&root)?;
             crash::run(&root, &built.plugins, rounds, seed)?;
         }
+        Task::Fuzz { secs } => fuzz::fuzz(&root, secs)?,
     }
     Ok(())
 }

@@ -286,29 +286,7 @@ impl Api {
     }
 
     async fn send_events(&self, call: &Call) -> Answer {
-        let value: Value = parse(&call.body)?;
-        let batch = value.get("events").is_some();
-        let events: Vec<Event> = if batch {
-            #[derive(Deserialize)]
-            #[serde(deny_unknown_fields)]
-            struct Batch {
-                events: Vec<Event>,
-            }
-            parse_value::<Batch>(value)?.events
-        } else {
-            vec![parse_value::<Event>(value)?]
-        };
-        // Every event is checked before any is stored: a bad one refuses the batch.
-        for (i, event) in events.iter().enumerate() {
-            if let Err(e) = self.engine.check_event(event) {
-                let path = if batch {
-                    format!("events[{i}].{}", e.field)
-                } else {
-                    e.field.clone()
-                };
-                return Err(ApiError::invalid(path, e.to_string()));
-            }
-        }
+        let (events, batch) = parse_events(&call.body)?;
         // Ingested together, the events share group-commit flushes.
         let results =
             futures::future::join_all(events.into_iter().map(|e| self.engine.ingest(e))).await;
@@ -434,4 +412,59 @@ pub(super) fn parse_value<T: serde::de::DeserializeOwned>(value: Value) -> Resul
             e.into_inner().to_string(),
         )
     })
+}
+
+/// Parses and checks the body of `POST /v1/events`: one event, or
+/// `{"events": [...]}` (then `true` is returned beside them). Every event is
+/// checked ([`crate::engine::check_event`]) before any is stored, so a bad
+/// one refuses the batch; the error names its path (`events[2].items[0].id`).
+pub fn parse_events(body: &[u8]) -> Result<(Vec<Event>, bool), ApiError> {
+    let value: Value = parse(body)?;
+    let batch = value.get("events").is_some();
+    let events: Vec<Event> = if batch {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Batch {
+            events: Vec<Event>,
+        }
+        parse_value::<Batch>(value)?.events
+    } else {
+        vec![parse_value::<Event>(value)?]
+    };
+    for (i, event) in events.iter().enumerate() {
+        if let Err(e) = crate::engine::check_event(event) {
+            let path = if batch {
+                format!("events[{i}].{}", e.field)
+            } else {
+                e.field.clone()
+            };
+            return Err(ApiError::invalid(path, e.to_string()));
+        }
+    }
+    Ok((events, batch))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ONE: &str = r#"{"category":"ticket","event_type":"ticket-created",
+        "occurred_at":"2026-11-28T09:00:00Z","items":[{"kind":"ticket","id":"1"}]}"#;
+
+    #[test]
+    fn parse_events_takes_one_event_or_a_batch_and_names_the_bad_one() {
+        let (events, batch) = parse_events(ONE.as_bytes()).unwrap();
+        assert_eq!((events.len(), batch), (1, false));
+        let two = format!(r#"{{"events":[{ONE},{ONE}]}}"#);
+        let (events, batch) = parse_events(two.as_bytes()).unwrap();
+        assert_eq!((events.len(), batch), (2, true));
+        let bad = format!(
+            r#"{{"events":[{ONE},{}]}}"#,
+            ONE.replace("ticket-created", "ticket-exploded")
+        );
+        let err = parse_events(bad.as_bytes()).unwrap_err();
+        assert_eq!(err.path.as_deref(), Some("events[1].event_type"));
+        let err = parse_events(ONE.replace(r#""id":"1""#, r#""id":" ""#).as_bytes()).unwrap_err();
+        assert_eq!(err.path.as_deref(), Some("items[0].id"));
+    }
 }

@@ -18,6 +18,8 @@ pub mod openapi;
 pub mod routes;
 pub mod server;
 
+pub use handlers::parse_events;
+
 use crate::engine::Engine;
 use crate::plugins::Registry;
 use auth::{Principal, Tokens};

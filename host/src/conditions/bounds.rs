@@ -13,7 +13,7 @@ impl Compiled {
             Test::Number(NumberTest::Equals(want, false)) => whole(*want).into_iter().collect(),
             Test::Number(NumberTest::Equals(want, true)) => {
                 if whole(*want) == Some(from) {
-                    vec![from + 1]
+                    vec![from.saturating_add(1)]
                 } else {
                     vec![from]
                 }
@@ -48,7 +48,7 @@ impl Compiled {
             Test::Number(NumberTest::Equals(want, false)) => whole(*want).into_iter().collect(),
             Test::Number(NumberTest::Equals(want, true)) => {
                 if whole(*want) == Some(to) {
-                    vec![to - 1]
+                    vec![to.saturating_sub(1)]
                 } else {
                     vec![to]
                 }
@@ -133,6 +133,15 @@ mod tests {
         assert_eq!(c.greatest_integer_to(1_000), Some(29));
         assert_eq!(c.least_integer_from(0), Some(0));
         assert_eq!(c.least_integer_from(30), None);
+    }
+
+    #[test]
+    fn the_largest_accepted_thresholds_stay_exact() {
+        let max = crate::conditions::compile::MAX_NUMBER;
+        let c = number("greater", json!(max));
+        assert_eq!(c.least_integer_from(0), Some(max as i64 + 1));
+        let c = number("less", json!(-max));
+        assert_eq!(c.greatest_integer_to(0), Some(-(max as i64) - 1));
     }
 
     #[test]

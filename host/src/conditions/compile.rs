@@ -220,18 +220,34 @@ fn list(value: Option<&Value>) -> Result<&Vec<Value>, (String, String)> {
     }
 }
 
+/// The largest magnitude a number in a condition may have: every whole number
+/// up to it is exact in `f64`, so the scheduler's whole-minute arithmetic on
+/// thresholds ([`Compiled::least_integer_from`]) stays exact and cannot overflow.
+pub const MAX_NUMBER: f64 = 9_007_199_254_740_991.0;
+
 fn number(value: Option<&Value>) -> Result<f64, (String, String)> {
-    match value {
+    let n: f64 = match value {
         Some(Value::Number(n)) => n
             .as_f64()
-            .ok_or_else(|| ("value".into(), format!("{n} is out of range"))),
+            .ok_or_else(|| ("value".to_string(), format!("{n} is out of range")))?,
+        // Rust's float parser also takes `NaN` and `inf`, which no field holds.
         Some(Value::String(s)) => s
             .trim()
             .parse()
-            .map_err(|_| ("value".into(), format!("{s:?} is not a number"))),
-        Some(other) => Err(("value".into(), format!("{other} is not a number"))),
-        None => Err(("value".into(), "is missing".into())),
+            .map_err(|_| ("value".to_string(), format!("{s:?} is not a number")))?,
+        Some(other) => return Err(("value".into(), format!("{other} is not a number"))),
+        None => return Err(("value".into(), "is missing".into())),
+    };
+    if !n.is_finite() || n.abs() > MAX_NUMBER {
+        return Err((
+            "value".into(),
+            format!(
+                "{} is out of range; use a finite number between -{MAX_NUMBER} and {MAX_NUMBER}",
+                value.map_or_else(String::new, Value::to_string)
+            ),
+        ));
     }
+    Ok(n)
 }
 
 fn instant(v: &Value) -> Result<Timestamp, (String, String)> {

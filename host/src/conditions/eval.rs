@@ -283,12 +283,16 @@ impl Compiled {
             return match test {
                 TextTest::Equals(want) => eq(&text, want, sensitive),
                 TextTest::Contains(want) => contains(&text, want, sensitive),
+                // Compared as bytes: case-sensitive text may be non-ASCII, and
+                // `want.len()` need not fall on one of its char boundaries.
                 TextTest::StartsWith(want) => {
-                    text.len() >= want.len() && eq(&text[..want.len()], want, sensitive)
+                    let (text, want) = (text.as_bytes(), want.as_bytes());
+                    text.len() >= want.len() && eq_bytes(&text[..want.len()], want, sensitive)
                 }
                 TextTest::EndsWith(want) => {
+                    let (text, want) = (text.as_bytes(), want.as_bytes());
                     text.len() >= want.len()
-                        && eq(&text[text.len() - want.len()..], want, sensitive)
+                        && eq_bytes(&text[text.len() - want.len()..], want, sensitive)
                 }
                 TextTest::OneOf(list) => list.iter().any(|w| eq(&text, w, sensitive)),
                 TextTest::Matches(_) => false,
@@ -306,13 +310,18 @@ impl Compiled {
     }
 }
 
-/// `text` equals `want` (already folded unless case-sensitive). Slicing ASCII
-/// text at `want.len()` is safe because callers check `text.is_ascii()` first.
+/// `text` equals `want` (already folded unless case-sensitive).
 fn eq(text: &str, want: &str, sensitive: bool) -> bool {
+    eq_bytes(text.as_bytes(), want.as_bytes(), sensitive)
+}
+
+/// Byte-wise [`eq`]: ignoring ASCII case is exact when the text is ASCII,
+/// which callers check unless the comparison is case-sensitive.
+fn eq_bytes(text: &[u8], want: &[u8], sensitive: bool) -> bool {
     if sensitive {
         text == want
     } else {
-        text.len() == want.len() && text.as_bytes().eq_ignore_ascii_case(want.as_bytes())
+        text.eq_ignore_ascii_case(want)
     }
 }
 

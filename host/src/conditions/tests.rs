@@ -525,3 +525,52 @@ fn agent_comes_from_the_event_then_the_item() {
         &ev2
     ));
 }
+
+/// Found while writing the `rule_json` fuzz target: a case-sensitive
+/// starts-with or ends-with sliced non-ASCII text at the expected value's
+/// length, which panicked when that was not a char boundary.
+#[test]
+fn case_sensitive_prefix_and_suffix_on_non_ascii_text_compare_bytes() {
+    let sensitive = |op: &str, want: &str, actual: &str| {
+        let cond: Condition = serde_json::from_value(
+            json!({"field": "f", "op": op, "value": want, "case_sensitive": true}),
+        )
+        .unwrap();
+        let compiled = compile(&cond, Field::Item("f".into()), &ValueKind::Text).unwrap();
+        let ev = event_at("2026-11-30T10:00:00Z", json!({ "f": actual }));
+        let cals = Calendars::default();
+        let mut subject = Subject::new(&ev, &ev.items[0], ev.at(), &cals);
+        compiled.holds(&mut subject)
+    };
+    assert!(!sensitive("starts-with", "a", "éa"));
+    assert!(sensitive("starts-with", "é", "éa"));
+    assert!(!sensitive("starts-with", "É", "éa"));
+    assert!(!sensitive("ends-with", "a", "aé"));
+    assert!(sensitive("ends-with", "é", "aé"));
+    assert!(sensitive("ends-with", "a", "éa"));
+}
+
+/// A number condition takes only finite numbers the scheduler can count up
+/// to exactly: `"NaN"` never held and `1e300` overflowed its arithmetic.
+#[test]
+fn numbers_must_be_finite_and_within_the_exact_range() {
+    for bad in [
+        json!("NaN"),
+        json!("inf"),
+        json!("-infinity"),
+        json!(1e300),
+        json!(-1e16),
+    ] {
+        let (path, problem) = refused(ValueKind::Number, "greater", Some(bad.clone()));
+        assert_eq!(path, "value");
+        assert!(problem.contains("out of range"), "{bad}: {problem}");
+    }
+    let (_, problem) = refused(ValueKind::Number, "one-of", Some(json!([1, "nan"])));
+    assert!(problem.contains("out of range"), "{problem}");
+    assert!(check(
+        ValueKind::Number,
+        "less",
+        Some(json!(compile::MAX_NUMBER)),
+        json!(1)
+    ));
+}

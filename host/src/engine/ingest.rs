@@ -45,8 +45,10 @@ fn item_key(item: &ItemSnapshot) -> String {
     format!("{}/{}", item.kind, item.id)
 }
 
-/// Checks the event against the catalog (after its own checks).
-pub(super) fn check(event: &Event) -> Result<(), EventError> {
+/// Checks an event as ingestion does: its own checks ([`Event::validate`]),
+/// then its category and event type against the catalog. Needs no engine, so
+/// the API can refuse a batch before storing any of it.
+pub fn check(event: &Event) -> Result<(), EventError> {
     event.validate()?;
     let err = |field: &str, problem: String| EventError {
         field: field.into(),

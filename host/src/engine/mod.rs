@@ -24,7 +24,7 @@ pub mod sink;
 mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use ingest::{IngestError, IngestResult};
+pub use ingest::{check as check_event, IngestError, IngestResult};
 pub use outbox::{Job, OwedEvent};
 pub use sink::Sink;
 

@@ -135,20 +135,7 @@ impl RuleRepo {
         set: &RuleSet,
         validator: &Validator<'_>,
     ) -> Result<Vec<CheckedRule>, RepoError> {
-        let mut seen = std::collections::HashSet::new();
-        let mut checked = Vec::new();
-        for (index, rule) in set.rules.iter().enumerate() {
-            if !seen.insert(rule.id.as_str()) {
-                return Err(RepoError::Duplicate {
-                    index,
-                    id: rule.id.clone(),
-                });
-            }
-            checked.push(validator.check(rule).map_err(|mut e| {
-                e.path = format!("rules[{index}].{}", e.path);
-                e
-            })?);
-        }
+        let checked = check_set(set, validator)?;
         let mut batch = sled::Batch::default();
         for key in self.tree.iter().keys() {
             batch.remove(key?);
@@ -163,4 +150,25 @@ impl RuleRepo {
         self.store.flush()?;
         Ok(checked)
     }
+}
+
+/// Validates a rule import as [`RuleRepo::import`] does before it writes:
+/// ids are unique and every rule passes the validator; errors name the rule's
+/// position (`rules[3].conditions[0].value`).
+pub fn check_set(set: &RuleSet, validator: &Validator<'_>) -> Result<Vec<CheckedRule>, RepoError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut checked = Vec::new();
+    for (index, rule) in set.rules.iter().enumerate() {
+        if !seen.insert(rule.id.as_str()) {
+            return Err(RepoError::Duplicate {
+                index,
+                id: rule.id.clone(),
+            });
+        }
+        checked.push(validator.check(rule).map_err(|mut e| {
+            e.path = format!("rules[{index}].{}", e.path);
+            e
+        })?);
+    }
+    Ok(checked)
 }
