@@ -7,8 +7,10 @@
 //! event, its item updates, its jobs, the windows and the audit records go to
 //! sled in one atomic batch; the call returns once a (shared) flush made that
 //! batch durable ([`commit`]). Workers run due jobs with a per-plugin
-//! concurrency limit ([`worker`]).
+//! concurrency limit ([`worker`]); what their help-desk commands do to the
+//! item mirror is in `apply`.
 
+mod apply;
 pub mod audit;
 pub mod clock;
 pub mod commands;
