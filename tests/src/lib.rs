@@ -57,6 +57,48 @@ pub fn tocsin_bin() -> PathBuf {
     bin
 }
 
+/// A `tocsin serve` a test started, with the address it printed and the
+/// rest of its standard output.
+pub struct Served {
+    /// The server process.
+    pub process: std::process::Child,
+    /// `host:port` it listens on.
+    pub addr: String,
+    /// The lines it prints after the first.
+    pub lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+/// Starts `tocsin serve` on a free loopback port with `config`, the data
+/// directory `data` and the built plugins; waits for its first line.
+pub fn serve_tocsin(config: &std::path::Path, data: &std::path::Path) -> Served {
+    use std::io::BufRead as _;
+    let mut process = std::process::Command::new(tocsin_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(config)
+        .arg("--data")
+        .arg(data)
+        .arg("--plugins")
+        .arg(plugins_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starting tocsin serve");
+    let stdout = process.stdout.take().expect("stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let first = lines.next().expect("a first line").expect("stdout");
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_string();
+    Served {
+        process,
+        addr,
+        lines,
+    }
+}
+
 /// Records what plugins queue, instead of storing it.
 #[derive(Default)]
 pub struct Recorder {

@@ -47,14 +47,7 @@ pub fn run(root: &Path, plugins: &Path, rounds: usize, seed: Option<u64>) -> Res
     println!("crash harness: {rounds} round(s), seed {seed} (again: cargo xtask crash --rounds {rounds} --seed {seed})");
     let mut rng = fastrand::Rng::with_seed(seed);
     crate::step("building the tocsin binary");
-    crate::run(crate::cargo().current_dir(root).args([
-        "build",
-        "--quiet",
-        "--package",
-        "tocsin",
-        "--bin",
-        "tocsin",
-    ]))?;
+    crate::build_tocsin(root)?;
     let dir = tempfile::Builder::new()
         .prefix("tocsin-crash-")
         .tempdir()

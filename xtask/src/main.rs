@@ -120,14 +120,7 @@ fn main() -> Result<()> {
                 ]))?;
             }
             step("building the tocsin binary for the end-to-end tests");
-            run(cargo().current_dir(&root).args([
-                "build",
-                "--quiet",
-                "--package",
-                "tocsin",
-                "--bin",
-                "tocsin",
-            ]))?;
+            build_tocsin(&root)?;
             step("cargo test");
             run(cargo()
                 .env("TOCSIN_BIN", root.join("target/debug/tocsin"))
@@ -165,6 +158,18 @@ fn main() -> Result<()> {
 /// The rustup cargo that runs this xtask (not Debian's, which only builds guests).
 fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Builds the `tocsin` binary (debug) under `target/debug/`.
+pub(crate) fn build_tocsin(root: &Path) -> Result<()> {
+    run(cargo().current_dir(root).args([
+        "build",
+        "--quiet",
+        "--package",
+        "tocsin",
+        "--bin",
+        "tocsin",
+    ]))
 }
 
 /// Prints a step header so long runs show progress.

@@ -7,12 +7,11 @@
 use crate::serve::request;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tocsin::engine::connector::{signature, DELIVERY_HEADER, SIGNATURE_HEADER};
-use tocsin_tests::{answer, plugins_dir, serve_on, tocsin_bin, Received};
+use tocsin_tests::{answer, serve_on, serve_tocsin, tocsin_bin, Received, Served};
 
 /// Events sent while the webhook is down, then after it is back.
 const DURING: usize = 30;
@@ -69,25 +68,12 @@ fn every_command_reaches_the_help_desk_once_after_an_outage() {
         ),
     )
     .unwrap();
-    let mut server = Command::new(tocsin_bin())
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .arg("--data")
-        .arg(&data)
-        .arg("--plugins")
-        .arg(plugins_dir())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_string();
+    let Served {
+        process: mut server,
+        addr,
+        // Kept open to the end: the server prints when it stops.
+        lines: _lines,
+    } = serve_tocsin(&config, &data);
 
     let rule = json!({"id": "urgent", "name": "Urgent tickets", "category": "ticket",
         "event_type": "ticket-created",

@@ -3,10 +3,10 @@
 //! body refused from its Content-Length), and a graceful stop on SIGTERM.
 
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
-use tocsin_tests::{plugins_dir, tocsin_bin};
+use std::process::Command;
+use tocsin_tests::{plugins_dir, serve_tocsin, tocsin_bin, Served};
 
 /// One HTTP/1.1 request on a fresh connection: (status, body).
 pub(crate) fn request(
@@ -50,25 +50,11 @@ fn serve_answers_over_tcp_and_stops_on_sigterm() {
         "[api]\nmax_body_bytes = 65536\n[grants.helpdesk]\nhelpdesk = [\"set-status\"]\n",
     )
     .unwrap();
-    let mut server = Command::new(tocsin_bin())
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .arg("--data")
-        .arg(&data)
-        .arg("--plugins")
-        .arg(plugins_dir())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_string();
+    let Served {
+        process: mut server,
+        addr,
+        lines,
+    } = serve_tocsin(&config, &data);
 
     assert_eq!(request(&addr, "GET", "/healthz", "", "").0, 200);
     assert_eq!(request(&addr, "GET", "/v1/rules", "tsn_wrong", "").0, 401);
