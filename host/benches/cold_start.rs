@@ -6,14 +6,17 @@
 //! Baseline (same run, same binary and plugins): a start on an empty data dir.
 //! Needs the built plugins (`cargo xtask bench` builds them).
 
+#[path = "common/durable.rs"]
+mod durable;
 #[path = "common/report.rs"]
 mod report;
 #[path = "common/workload.rs"]
 mod workload;
 
+use durable::plugins_dir;
 use serde_json::json;
 use std::io::{Read as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tocsin::catalog::catalog;
@@ -24,12 +27,6 @@ use tocsin::scheduler::index;
 
 const RULES: usize = 10_000;
 const ITEMS: usize = 1_000_000;
-
-fn plugins_dir() -> PathBuf {
-    std::env::var_os("TOCSIN_PLUGINS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"))
-}
 
 fn config(data: &Path) -> Config {
     Config {

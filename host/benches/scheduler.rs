@@ -12,18 +12,15 @@
 //! so the setup does not time a million ingestions. Needs the built
 //! `log-file` component (`cargo xtask bench` builds it).
 
+#[path = "common/durable.rs"]
+mod durable;
 #[path = "common/report.rs"]
 mod report;
 
 use serde_json::json;
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tocsin::calendars::Calendars;
-use tocsin::catalog::catalog;
-use tocsin::engine::{Clock, Engine, EngineConfig, Sink, SystemClock, TREE};
-use tocsin::plugins::{Grants, Registry, Runtime, RuntimeConfig};
-use tocsin::rules::{Rule, RuleRepo, Validator};
+use tocsin::engine::{Clock, Engine, SystemClock, TREE};
+use tocsin::rules::Rule;
 use tocsin::scheduler::{index, Scheduler, SchedulerConfig};
 use tocsin::store::Store;
 
@@ -33,39 +30,17 @@ const CROSSING: usize = 10_000;
 const MINUTE: i64 = 60_000;
 
 async fn engine(store: &Store) -> Engine {
-    let plugins = std::env::var_os("TOCSIN_PLUGINS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
-    let sink = Arc::new(Sink::new(store.clone()).unwrap());
-    let runtime = Arc::new(Runtime::new(RuntimeConfig::default(), sink.clone()).expect("runtime"));
-    let registry = Arc::new(Registry::new(runtime));
-    registry
-        .install_file(&plugins.join("log-file.wasm"), Grants::default())
-        .await
-        .expect("the log-file component (run `cargo xtask plugins`)");
-    let v = Validator {
-        catalog: catalog(),
-        plugins: &registry,
-    };
-    let repo = RuleRepo::open(store).expect("repo");
-    for n in 0..RULES {
-        let rule: Rule = serde_json::from_value(json!({
-            "id": format!("idle-{n}"), "name": "idle", "category": "ticket", "event_type": "ticket-idle",
-            "conditions": [{"field": "idle-minutes", "op": "greater", "value": 4 + n}],
-            "actions": [{"plugin": "log-file", "action": "log-to-file", "mode": "digest", "settings": {"file": "x.log"}}]
-        }))
-        .expect("rule");
-        repo.create(&rule, &v).expect("create rule");
-    }
-    Engine::open(
-        store,
-        registry,
-        sink,
-        Arc::new(Calendars::default()),
-        Arc::new(SystemClock),
-        EngineConfig::default(),
-    )
-    .expect("engine")
+    let rules: Vec<Rule> = (0..RULES)
+        .map(|n| {
+            serde_json::from_value(json!({
+                "id": format!("idle-{n}"), "name": "idle", "category": "ticket", "event_type": "ticket-idle",
+                "conditions": [{"field": "idle-minutes", "op": "greater", "value": 4 + n}],
+                "actions": [{"plugin": "log-file", "action": "log-to-file", "mode": "digest", "settings": {"file": "x.log"}}]
+            }))
+            .expect("rule")
+        })
+        .collect();
+    durable::open_with(store, &rules).await.0
 }
 
 /// Writes the mirror and idle entries of tickets `ids`, the last activity of

@@ -18,35 +18,46 @@ pub async fn engine(dir: &std::path::Path) -> Engine {
     engine_and_registry(dir).await.0
 }
 
+/// Where the built plugins are (`TOCSIN_PLUGINS_DIR`, else `target/plugins`).
+pub fn plugins_dir() -> PathBuf {
+    std::env::var_os("TOCSIN_PLUGINS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"))
+}
+
 /// [`engine`], with the plugin registry it runs.
 pub async fn engine_and_registry(dir: &std::path::Path) -> (Engine, Arc<Registry>) {
-    let plugins = std::env::var_os("TOCSIN_PLUGINS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
     let store = Store::open(dir).expect("store");
+    let rules = [("digest", "digest"), ("each", "per-item")].map(|(id, mode)| {
+        serde_json::from_value(json!({
+            "id": id, "name": id, "category": "ticket", "event_type": "ticket-created",
+            "conditions": [{"field": "priority", "op": "one-of", "value": ["high", "urgent"]}],
+            "actions": [{"plugin": "log-file", "action": "log-to-file", "mode": mode, "settings": {"file": "x.log"}}]
+        }))
+        .expect("rule")
+    });
+    open_with(&store, &rules).await
+}
+
+/// An engine on `store` with `log-file` installed and `rules` created.
+pub async fn open_with(store: &Store, rules: &[Rule]) -> (Engine, Arc<Registry>) {
     let sink = Arc::new(Sink::new(store.clone()).unwrap());
     let runtime = Arc::new(Runtime::new(RuntimeConfig::default(), sink.clone()).expect("runtime"));
     let registry = Arc::new(Registry::new(runtime));
     registry
-        .install_file(&plugins.join("log-file.wasm"), Grants::default())
+        .install_file(&plugins_dir().join("log-file.wasm"), Grants::default())
         .await
         .expect("the log-file component (run `cargo xtask plugins`)");
     let v = Validator {
         catalog: catalog(),
         plugins: &registry,
     };
-    let repo = RuleRepo::open(&store).expect("repo");
-    for (id, mode) in [("digest", "digest"), ("each", "per-item")] {
-        let rule: Rule = serde_json::from_value(json!({
-            "id": id, "name": id, "category": "ticket", "event_type": "ticket-created",
-            "conditions": [{"field": "priority", "op": "one-of", "value": ["high", "urgent"]}],
-            "actions": [{"plugin": "log-file", "action": "log-to-file", "mode": mode, "settings": {"file": "x.log"}}]
-        }))
-        .expect("rule");
-        repo.create(&rule, &v).expect("create rule");
+    let repo = RuleRepo::open(store).expect("repo");
+    for rule in rules {
+        repo.create(rule, &v).expect("create rule");
     }
     let engine = Engine::open(
-        &store,
+        store,
         registry.clone(),
         sink,
         Arc::new(Calendars::default()),
