@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use tocsin::plugins::bindings::{action, Event, Invocation, Item, Mode, RuleRef};
 use tocsin::plugins::{Grants, Manifest, Outbound, Runtime, RuntimeConfig};
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 const SECONDS: f64 = 3.0;
@@ -136,13 +136,7 @@ impl WasiView for Bare {
 }
 
 async fn floor(wasm: &[u8]) -> f64 {
-    let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(128)
-        .total_core_instances(512)
-        .total_memories(256)
-        .total_tables(512)
-        .total_stacks(128)
-        .max_memory_size(1024 * 1024 * 1024);
+    let pool = tocsin::plugins::runtime::pooling(128);
     let mut config = Config::new();
     config
         .wasm_component_model(true)

@@ -46,6 +46,35 @@ impl Default for RuntimeConfig {
     }
 }
 
+/// Bytes of a freed instance's dirty linear memory (and of its tables) reset
+/// in place with `memset`, found with the `PAGEMAP_SCAN` ioctl where the
+/// kernel has it (Linux 6.7+), instead of handing the pages back with
+/// `madvise`. Handing pages back flushes the TLB of every core that ran the
+/// process (an inter-processor interrupt each time), which cost two thirds of
+/// a fresh instance's time on a 2-core VM; kept pages also spare the next
+/// instance in that slot its page faults. A trivial Rust plugin dirties well
+/// under 1 MiB, so this bounds the memory kept per pool slot.
+pub const KEEP_RESIDENT_BYTES: usize = 2 * 1024 * 1024;
+
+/// The pooling allocator's settings for `max_instances` instances at once:
+/// slots for every core instance, memory and table a component may hold, and
+/// reuse of freed slots without giving their pages back to the kernel (see
+/// [`KEEP_RESIDENT_BYTES`]). Public so the benchmark's bare-wasmtime floor
+/// runs with the same settings.
+pub fn pooling(max_instances: u32) -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(max_instances)
+        .total_core_instances(max_instances * 4)
+        .total_memories(max_instances * 2)
+        .total_tables(max_instances * 4)
+        .total_stacks(max_instances)
+        .max_memory_size(MAX_MEMORY_MIB as usize * 1024 * 1024)
+        .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+        .table_keep_resident(KEEP_RESIDENT_BYTES)
+        .pagemap_scan(wasmtime::Enabled::Auto);
+    pool
+}
+
 /// A plugin version, compiled and linked, ready to instantiate.
 pub struct LoadedPlugin {
     /// Its manifest.
@@ -122,13 +151,7 @@ pub(crate) struct Shared {
 impl Runtime {
     /// Builds the engine, the linker and the epoch ticker.
     pub fn new(config: RuntimeConfig, outbound: Arc<dyn Outbound>) -> anyhow::Result<Runtime> {
-        let mut pool = PoolingAllocationConfig::default();
-        pool.total_component_instances(config.max_instances)
-            .total_core_instances(config.max_instances * 4)
-            .total_memories(config.max_instances * 2)
-            .total_tables(config.max_instances * 4)
-            .total_stacks(config.max_instances)
-            .max_memory_size(MAX_MEMORY_MIB as usize * 1024 * 1024);
+        let pool = pooling(config.max_instances);
         let mut wasm = Config::new();
         wasm.wasm_component_model(true)
             .epoch_interruption(true)
