@@ -139,6 +139,23 @@ impl<'a> Probe<'a> {
         self.folded()
     }
 
+    /// Calls `f` with [`Probe::index_key`]; short ASCII text is lowercased
+    /// into a buffer on the stack rather than allocated (the matcher looks up
+    /// every event's anchor fields this way).
+    pub fn with_index_key<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        const SHORT: usize = 64;
+        if let Some(text) = self.str().filter(|t| t.len() <= SHORT && t.is_ascii()) {
+            let mut buf = [0u8; SHORT];
+            let buf = &mut buf[..text.len()];
+            for (to, from) in buf.iter_mut().zip(text.bytes()) {
+                *to = from.to_ascii_lowercase();
+            }
+            // ASCII in, ASCII out.
+            return f(std::str::from_utf8(buf).unwrap_or_default());
+        }
+        f(self.folded())
+    }
+
     /// Lowercased text, computed once.
     fn folded(&self) -> &str {
         self.folded.get_or_init(|| self.text().to_lowercase())

@@ -147,7 +147,7 @@ impl Bucket {
         out.copy_from_slice(&self.always);
         for (slot, index) in &self.anchors {
             let p = probes[*slot].get_or_insert_with(|| probe(&self.fields[*slot]));
-            if let Some(rules) = index.get(p.index_key()) {
+            if let Some(rules) = p.with_index_key(|key| index.get(key)) {
                 for &n in rules {
                     out[n as usize / 64] |= 1 << (n % 64);
                 }

@@ -132,10 +132,10 @@ impl Matcher {
 
     /// The rules the event fires, in order, each with its passing items.
     pub fn matches(&self, event: &Event, at: Timestamp) -> Vec<Firing<'_>> {
-        let mut firings = Vec::new();
         let Some(bucket) = self.bucket(&event.category, &event.event_type) else {
-            return firings;
+            return Vec::new();
         };
+        let mut firings = Vec::with_capacity(bucket.rules.len().min(8));
         let width = bucket.fields.len();
         let words = bucket.words();
         let distinct = bucket.conditions.len();
