@@ -32,7 +32,26 @@ const PEER_SECONDS: &str = "10";
 /// Runs every benchmark and prints the table.
 pub fn all(root: &Path) -> Result<()> {
     let started = Instant::now();
-    let built = plugins::build(root)?;
+    // The plugins (wasm, their own target dir) build while cargo builds the
+    // release benches: each build has long stretches on one core (a big
+    // crate, a link), which the other fills.
+    step("building the plugins and the benchmarks (release profile) side by side");
+    let release = crate::cargo()
+        .current_dir(root)
+        .args(["bench", "--quiet", "--package", "tocsin", "--no-run"])
+        .spawn()
+        .context("starting cargo bench --no-run")?;
+    let built = plugins::build(root);
+    let release = release
+        .wait_with_output()
+        .context("waiting for cargo bench --no-run")?;
+    anyhow::ensure!(
+        release.status.success(),
+        "cargo bench --no-run failed with {}",
+        release.status
+    );
+    let built = built?;
+    eprintln!("built in {:.0} s", started.elapsed().as_secs_f64());
     let dir = root.join("target/bench");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let rows_file = dir.join("rows.jsonl");
@@ -48,14 +67,6 @@ pub fn all(root: &Path) -> Result<()> {
             .args(["bench", "--quiet", "--package", "tocsin", "--bench", name]);
         cmd
     };
-    step("building the benchmarks (release profile)");
-    run(crate::cargo().current_dir(root).args([
-        "bench",
-        "--quiet",
-        "--package",
-        "tocsin",
-        "--no-run",
-    ]))?;
     for (name, what) in BENCHES {
         step(what);
         run(&mut bench(name))?;

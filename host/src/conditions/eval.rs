@@ -101,6 +101,7 @@ impl<'a> Subject<'a> {
 
 impl<'a> Probe<'a> {
     /// An item field's value, or `None` when the item does not have it.
+    #[inline]
     pub fn item_field(value: Option<&'a Value>) -> Self {
         Probe {
             value: value.map_or(ProbeValue::Missing, ProbeValue::Json),
@@ -122,6 +123,7 @@ impl<'a> Probe<'a> {
         }
     }
 
+    #[inline]
     fn text(&self) -> Cow<'_, str> {
         match self.value {
             ProbeValue::Json(Value::String(s)) => Cow::Borrowed(s),
@@ -162,6 +164,7 @@ impl<'a> Probe<'a> {
     }
 
     /// The value when it is a string.
+    #[inline]
     fn str(&self) -> Option<&str> {
         match self.value {
             ProbeValue::Json(Value::String(s)) => Some(s),
@@ -170,6 +173,7 @@ impl<'a> Probe<'a> {
         }
     }
 
+    #[inline]
     fn is_set(&self) -> bool {
         if let Some(s) = self.str() {
             return !s.trim().is_empty();
@@ -181,6 +185,7 @@ impl<'a> Probe<'a> {
         }
     }
 
+    #[inline]
     fn number(&self) -> Option<f64> {
         match self.value {
             ProbeValue::Json(Value::Number(n)) => n.as_f64(),
@@ -188,6 +193,7 @@ impl<'a> Probe<'a> {
         }
     }
 
+    #[inline]
     fn boolean(&self) -> Option<bool> {
         match self.value {
             ProbeValue::Bool(b) => Some(b),
@@ -252,6 +258,7 @@ impl Compiled {
     }
 
     /// Whether the condition holds for a resolved value of its field.
+    #[inline]
     pub fn test(&self, probe: &Probe<'_>) -> bool {
         match &self.test {
             Test::Presence(want_set) => probe.is_set() == *want_set,
@@ -288,6 +295,7 @@ impl Compiled {
         }
     }
 
+    #[inline]
     fn test_text(&self, test: &TextTest, probe: &Probe<'_>) -> bool {
         if let TextTest::Matches(re) = test {
             // The regex carries its own case-insensitivity.
@@ -328,12 +336,14 @@ impl Compiled {
 }
 
 /// `text` equals `want` (already folded unless case-sensitive).
+#[inline]
 fn eq(text: &str, want: &str, sensitive: bool) -> bool {
     eq_bytes(text.as_bytes(), want.as_bytes(), sensitive)
 }
 
 /// Byte-wise [`eq`]: ignoring ASCII case is exact when the text is ASCII,
 /// which callers check unless the comparison is case-sensitive.
+#[inline]
 fn eq_bytes(text: &[u8], want: &[u8], sensitive: bool) -> bool {
     if sensitive {
         text == want
@@ -342,6 +352,7 @@ fn eq_bytes(text: &[u8], want: &[u8], sensitive: bool) -> bool {
     }
 }
 
+#[inline]
 fn contains(text: &str, want: &str, sensitive: bool) -> bool {
     if sensitive {
         return text.contains(want);

@@ -18,10 +18,10 @@ pub(super) struct Bucket {
     /// Distinct conditions, each with the slot in `fields` it reads: rules
     /// that share a condition share its result for an item.
     pub(super) conditions: Vec<(usize, Compiled)>,
-    /// Every rule's conditions as indexes into `conditions`, rule after rule
-    /// (one contiguous list, for locality); rule `n` owns
-    /// `uses[starts[n]..starts[n + 1]]`.
-    uses: Vec<u32>,
+    /// Per distinct condition, the rules that use it, condition after
+    /// condition (one contiguous list, for locality); condition `c` owns
+    /// `users[starts[c]..starts[c + 1]]`.
+    users: Vec<u32>,
     starts: Vec<u32>,
     /// Slots of the item fields (`Field::Item`), by name.
     by_name: HashMap<String, usize>,
@@ -46,9 +46,7 @@ impl Bucket {
         self.always = vec![0; self.words()];
         self.stops = vec![0; self.words()];
         let mut seen: HashMap<String, u32> = HashMap::default();
-        self.uses.clear();
-        self.starts.clear();
-        self.starts.push(0);
+        let mut users: Vec<Vec<u32>> = Vec::new();
         for (n, rule) in self.rules.iter().enumerate() {
             if rule.rule.stop_processing {
                 self.stops[n / 64] |= 1 << (n % 64);
@@ -76,10 +74,17 @@ impl Bucket {
             // The first indexable condition anchors the rule.
             let anchor = own.iter().find_map(|&at| {
                 let (slot, c) = &self.conditions[at as usize];
-                c.index_keys().map(|keys| (*slot, keys))
+                c.index_keys().map(|keys| (at, *slot, keys))
             });
+            // A rule is a candidate only when its anchor's index key matched,
+            // which for a case-insensitive anchor is the condition itself:
+            // the rule need not test it again.
+            let settled = anchor
+                .as_ref()
+                .filter(|(at, ..)| !self.conditions[*at as usize].1.source.case_sensitive)
+                .map(|(at, ..)| *at);
             match anchor {
-                Some((slot, keys)) => {
+                Some((_, slot, keys)) => {
                     let at = match self.anchors.iter().position(|(s, _)| *s == slot) {
                         Some(at) => at,
                         None => {
@@ -96,14 +101,26 @@ impl Bucket {
                 }
                 None => self.always[n / 64] |= 1 << (n % 64),
             }
-            self.uses.extend_from_slice(&own);
-            self.starts.push(self.uses.len() as u32);
+            users.resize_with(self.conditions.len(), Vec::new);
+            for &at in own.iter().filter(|&&at| Some(at) != settled) {
+                let list = &mut users[at as usize];
+                if list.last() != Some(&(n as u32)) {
+                    list.push(n as u32);
+                }
+            }
+        }
+        self.users.clear();
+        self.starts.clear();
+        self.starts.push(0);
+        for list in users {
+            self.users.extend_from_slice(&list);
+            self.starts.push(self.users.len() as u32);
         }
     }
 
-    /// Rule `n`'s conditions, as indexes into `conditions`.
-    pub(super) fn uses(&self, n: usize) -> &[u32] {
-        &self.uses[self.starts[n] as usize..self.starts[n + 1] as usize]
+    /// The rules that use distinct condition `c`, in order.
+    pub(super) fn users(&self, c: usize) -> &[u32] {
+        &self.users[self.starts[c] as usize..self.starts[c + 1] as usize]
     }
 
     /// Whether rule `n` stops the processing of later rules when it fires.

@@ -2,8 +2,10 @@
 //! event type, in a stable order (position, then id); an event costs only the
 //! rules of its own type, and of those only the ones its `equals` / `one of`
 //! values do not rule out (see [`bucket`]). Conditions were compiled when the
-//! rule was saved; each is evaluated per item, and a rule fires with the
-//! items that pass all.
+//! rule was saved. Per item, each distinct condition of the type is tested
+//! at most once, and only while some rule using it may still pass; a failing
+//! condition strikes out every rule that uses it at once. A rule fires with
+//! the items for which it was never struck out.
 
 mod bucket;
 
@@ -138,56 +140,50 @@ impl Matcher {
         let mut firings = Vec::with_capacity(bucket.rules.len().min(8));
         let width = bucket.fields.len();
         let words = bucket.words();
-        let distinct = bucket.conditions.len();
         let mut subjects: SmallVec<[Subject; 2]> = event
             .items
             .iter()
             .map(|item| Subject::new(event, item, at, &self.calendars))
             .collect();
-        // Per item: its resolved fields, and the rules it may pass.
+        // Per item: its resolved fields, and the rules it may still pass.
         let mut probes: SmallVec<[Option<Probe>; 32]> = SmallVec::new();
         probes.resize_with(subjects.len() * width, || None);
-        // Per item and distinct condition: 0 not yet known, 1 fails, 2 holds.
-        let mut known: SmallVec<[u8; 256]> = smallvec![0; subjects.len() * distinct];
-        let mut maybe: SmallVec<[u64; 8]> = smallvec![0; subjects.len() * words];
+        let mut alive: SmallVec<[u64; 8]> = smallvec![0; subjects.len() * words];
         let mut any: SmallVec<[u64; 8]> = smallvec![0; words];
         for (i, subject) in subjects.iter_mut().enumerate() {
-            let bits = &mut maybe[i * words..(i + 1) * words];
+            let bits = &mut alive[i * words..(i + 1) * words];
             let resolved = &mut probes[i * width..(i + 1) * width];
             bucket.resolve_item(subject.item, resolved);
             bucket.candidates(resolved, |f| subject.probe(f), bits);
+            // Each distinct condition once, and only while a rule that uses
+            // it may still pass; when it fails, so do all those rules.
+            for (at, (slot, cond)) in bucket.conditions.iter().enumerate() {
+                let users = bucket.users(at);
+                if !users.iter().any(|&n| is_set(bits, n)) {
+                    continue;
+                }
+                let probe =
+                    resolved[*slot].get_or_insert_with(|| subject.probe(&bucket.fields[*slot]));
+                if !cond.test(probe) {
+                    for &n in users {
+                        bits[n as usize / 64] &= !(1 << (n % 64));
+                    }
+                }
+            }
             for (a, b) in any.iter_mut().zip(bits.iter()) {
                 *a |= b;
             }
         }
         for n in set_bits(&any) {
-            let (rule, uses) = (&bucket.rules[n], bucket.uses(n));
-            let mut items = SmallVec::new();
-            for (i, subject) in subjects.iter_mut().enumerate() {
-                if maybe[i * words + n / 64] & (1 << (n % 64)) == 0 {
-                    continue;
-                }
-                let resolved = &mut probes[i * width..(i + 1) * width];
-                let results = &mut known[i * distinct..(i + 1) * distinct];
-                let pass = uses.iter().all(|&at| {
-                    let at = at as usize;
-                    if results[at] == 0 {
-                        let (slot, cond) = &bucket.conditions[at];
-                        let probe = resolved[*slot]
-                            .get_or_insert_with(|| subject.probe(&bucket.fields[*slot]));
-                        results[at] = if cond.test(probe) { 2 } else { 1 };
-                    }
-                    results[at] == 2
-                });
-                if pass {
-                    items.push(i);
-                }
-            }
-            if !items.is_empty() {
-                firings.push(Firing { rule, items });
-                if bucket.stops(n) {
-                    break;
-                }
+            let items = (0..subjects.len())
+                .filter(|i| is_set(&alive[i * words..(i + 1) * words], n as u32))
+                .collect();
+            firings.push(Firing {
+                rule: &bucket.rules[n],
+                items,
+            });
+            if bucket.stops(n) {
+                break;
             }
         }
         firings
@@ -243,6 +239,10 @@ impl Matcher {
 }
 
 /// Positions of the set bits, in increasing order.
+fn is_set(bits: &[u64], n: u32) -> bool {
+    bits[n as usize / 64] & (1 << (n % 64)) != 0
+}
+
 fn set_bits(words: &[u64]) -> impl Iterator<Item = usize> + '_ {
     words.iter().enumerate().flat_map(|(w, &word)| {
         let mut rest = word;
