@@ -23,7 +23,6 @@ use tocsin::catalog::catalog;
 use tocsin::config::Config;
 use tocsin::engine::TREE;
 use tocsin::rules::{RuleRepo, RuleSet, Validator};
-use tocsin::scheduler::index;
 
 const RULES: usize = 10_000;
 const ITEMS: usize = 1_000_000;
@@ -53,22 +52,10 @@ async fn populate(data: &Path) {
         .import(&set, &v)
         .expect("importing the generated rules");
     let tree = engine.store().tree(TREE).expect("tree");
-    let mut batch = sled::Batch::default();
-    for n in 0..ITEMS {
-        let mirror = json!({"kind": "ticket", "id": n.to_string(), "updated_ms": 1_700_000_000_000i64 + n as i64,
-            "fields": {"status": "active", "priority": "normal", "department": "IT"}});
-        batch.insert(
-            format!("item/ticket/{n}").into_bytes(),
-            serde_json::to_vec(&mirror).expect("mirror"),
-        );
-        for key in index::entries(&mirror) {
-            batch.insert(key, Vec::new());
-        }
-        if n % 20_000 == 19_999 {
-            tree.apply_batch(std::mem::take(&mut batch)).expect("batch");
-        }
-    }
-    tree.apply_batch(batch).expect("batch");
+    durable::write_tickets(&tree, 0..ITEMS, |n| {
+        json!({"kind": "ticket", "id": n.to_string(), "updated_ms": 1_700_000_000_000i64 + n as i64,
+            "fields": {"status": "active", "priority": "normal", "department": "IT"}})
+    });
     engine.store().db().flush_async().await.expect("flush");
 }
 

@@ -63,23 +63,9 @@ fn unpopulate(store: &Store, ids: std::ops::Range<usize>, last: impl Fn(usize) -
     tree.apply_batch(batch).expect("batch");
 }
 
-fn populate(store: &Store, ids: std::ops::Range<usize>, last: impl Fn(usize) -> i64) {
+fn populate(store: &Store, ids: std::ops::Range<usize>, last: impl Fn(usize) -> i64 + Sync) {
     let tree = store.tree(TREE).expect("tree");
-    let mut batch = sled::Batch::default();
-    for n in ids {
-        let mirror = mirror(n, last(n));
-        batch.insert(
-            format!("item/ticket/{n}").into_bytes(),
-            serde_json::to_vec(&mirror).unwrap(),
-        );
-        for key in index::entries(&mirror) {
-            batch.insert(key, Vec::new());
-        }
-        if n % 20_000 == 19_999 {
-            tree.apply_batch(std::mem::take(&mut batch)).expect("batch");
-        }
-    }
-    tree.apply_batch(batch).expect("batch");
+    durable::write_tickets(&tree, ids, |n| mirror(n, last(n)));
 }
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {

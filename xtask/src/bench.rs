@@ -27,7 +27,7 @@ const BENCHES: [(&str, &str); 6] = [
 const JSON_RULES_ENGINE: &str = "json-rules-engine@7.3.1";
 
 /// Seconds the peer runs for.
-const PEER_SECONDS: &str = "10";
+const PEER_SECONDS: &str = "5";
 
 /// Runs every benchmark and prints the table.
 pub fn all(root: &Path) -> Result<()> {
