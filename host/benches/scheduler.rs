@@ -63,7 +63,7 @@ fn unpopulate(store: &Store, ids: std::ops::Range<usize>, last: impl Fn(usize) -
     tree.apply_batch(batch).expect("batch");
 }
 
-fn populate(store: &Store, ids: std::ops::Range<usize>, last: impl Fn(usize) -> i64 + Sync) {
+fn populate(store: &Store, ids: std::ops::Range<usize>, last: impl Fn(usize) -> i64) {
     let tree = store.tree(TREE).expect("tree");
     durable::write_tickets(&tree, ids, |n| mirror(n, last(n)));
 }

@@ -28,7 +28,22 @@ pub struct Built {
 
 /// Builds every guest; returns the folders holding the components.
 pub fn build(root: &Path) -> Result<Built> {
-    let guests = find_guests(root)?;
+    build_only(root, None)
+}
+
+/// Builds the guests named in `only` (every guest when `None`).
+pub fn build_only(root: &Path, only: Option<&[&str]>) -> Result<Built> {
+    let mut guests = find_guests(root)?;
+    if let Some(only) = only {
+        guests.retain(|g| only.contains(&g.name.as_str()));
+        let missing: Vec<_> = only
+            .iter()
+            .filter(|name| !guests.iter().any(|g| g.name == **name))
+            .collect();
+        if !missing.is_empty() {
+            bail!("no guest package named {missing:?} under plugins/ or tests/guests/");
+        }
+    }
     let toolchain = toolchain::detect()?;
     crate::step(&format!(
         "building {} plugin(s) for {TARGET} with the {}: {}",

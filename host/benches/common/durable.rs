@@ -82,34 +82,26 @@ pub fn event(n: usize) -> Event {
 }
 
 /// Writes the item mirror of each ticket in `ids` (`mirror(n)`) and its
-/// time-index entries into `tree`, in batches of 20,000, on two threads
-/// (sled takes concurrent writers; a million tickets take half as long).
+/// time-index entries into `tree`, in batches of 20,000. (Two writer threads
+/// were slower: sled's writers contend.)
 pub fn write_tickets(
     tree: &sled::Tree,
     ids: std::ops::Range<usize>,
-    mirror: impl Fn(usize) -> serde_json::Value + Sync,
+    mirror: impl Fn(usize) -> serde_json::Value,
 ) {
-    let mid = ids.start + ids.len() / 2;
-    std::thread::scope(|s| {
-        for part in [ids.start..mid, mid..ids.end] {
-            let mirror = &mirror;
-            s.spawn(move || {
-                let mut batch = sled::Batch::default();
-                for (i, n) in part.enumerate() {
-                    let m = mirror(n);
-                    batch.insert(
-                        format!("item/ticket/{n}").into_bytes(),
-                        serde_json::to_vec(&m).expect("mirror"),
-                    );
-                    for key in tocsin::scheduler::index::entries(&m) {
-                        batch.insert(key, Vec::new());
-                    }
-                    if i % 20_000 == 19_999 {
-                        tree.apply_batch(std::mem::take(&mut batch)).expect("batch");
-                    }
-                }
-                tree.apply_batch(batch).expect("batch");
-            });
+    let mut batch = sled::Batch::default();
+    for (i, n) in ids.enumerate() {
+        let m = mirror(n);
+        batch.insert(
+            format!("item/ticket/{n}").into_bytes(),
+            serde_json::to_vec(&m).expect("mirror"),
+        );
+        for key in tocsin::scheduler::index::entries(&m) {
+            batch.insert(key, Vec::new());
         }
-    });
+        if i % 20_000 == 19_999 {
+            tree.apply_batch(std::mem::take(&mut batch)).expect("batch");
+        }
+    }
+    tree.apply_batch(batch).expect("batch");
 }
