@@ -230,7 +230,7 @@ fn main() {
             measure: "plugin reload from the compiled cache, ms",
             figure: cached_ms,
             baseline: Some(compiled_ms),
-            baseline_name: "compiling; cranelift built at opt-level 1 for benches",
+            baseline_name: "compiling",
             goal: "<= 100",
             higher_is_better: false,
         }
