@@ -21,6 +21,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 const SECONDS: f64 = 3.0;
+const WARM_UP: f64 = 1.0;
 const TASKS: usize = 8;
 
 struct Nowhere;
@@ -90,13 +91,24 @@ fn invocation(n: usize) -> Invocation {
     }
 }
 
-/// Runs `call` from `TASKS` tasks for `SECONDS`; calls per second.
+/// Runs `call` from `TASKS` tasks for `WARM_UP` unmeasured (the pool's
+/// slots fault their pages in, caches and branch predictors settle), then
+/// for `SECONDS`; calls per second. Both sides of the comparison get the same.
 async fn rate<F, Fut>(call: F) -> f64
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
     let call = Arc::new(call);
+    run_for(call.clone(), WARM_UP).await;
+    run_for(call, SECONDS).await
+}
+
+async fn run_for<F, Fut>(call: Arc<F>, seconds: f64) -> f64
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
@@ -113,7 +125,7 @@ where
             }
         }));
     }
-    tokio::time::sleep(Duration::from_secs_f64(SECONDS)).await;
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
         t.await.expect("task");
