@@ -133,16 +133,25 @@ fn evaluate(checked: &CheckedRule) {
             assert_eq!(explained.passed, holds, "explain agrees with holds");
             // The matcher skips a rule whose indexed key is not among the
             // keys; that is only sound if a condition that holds has its key
-            // listed.
-            if let (true, Some(keys)) = (holds, compiled.index_keys()) {
+            // listed. And a rule whose case-insensitive anchor's key is
+            // listed does not test that condition again: there, a listed key
+            // must mean the condition holds.
+            if let Some(keys) = compiled.index_keys() {
                 let mut subject = subject();
                 let probe = subject.probe(&compiled.field);
+                let listed = probe.with_index_key(|key| keys.iter().any(|k| k == key));
                 assert!(
-                    keys.iter().any(|k| k == probe.index_key()),
-                    "{:?} holds for {value} but its key {:?} is not in {keys:?}",
+                    !holds || listed,
+                    "{:?} holds for {value} but its key is not in {keys:?}",
                     compiled.source,
-                    probe.index_key()
                 );
+                if !compiled.source.case_sensitive {
+                    assert_eq!(
+                        listed, holds,
+                        "{:?} for {value}: a listed key must mean the condition holds",
+                        compiled.source
+                    );
+                }
             }
         }
     }
