@@ -2,7 +2,7 @@
 //! beside the baseline measured in the same run, its ratio and its goal,
 //! printed and written to `target/bench/report.md`.
 //!
-//! Each bench (host/benches/) appends its rows as JSON lines to the file
+//! Each bench (`host/benches/suite/`, one binary) appends its rows as JSON lines to the file
 //! named by `TOCSIN_BENCH_OUT`; the matching bench also writes its workload
 //! for the peer, `json-rules-engine`, run here with node.
 
@@ -13,16 +13,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-/// The benches, in order, with what each measures.
-const BENCHES: [(&str, &str); 6] = [
-    ("matching", "matching: 10,000 rules, indexed matcher vs naive baseline"),
-    ("invoke", "plugin invocations: fresh pooled instance per invocation vs bare wasmtime; reload from the compiled cache"),
-    ("ingest", "durable ingest in process: group commit vs one event at a time"),
-    ("http_ingest", "durable ingest over HTTP on loopback with a load generator"),
-    ("scheduler", "time events: 1,000,000 tickets, tick cost and lag"),
-    ("cold_start", "cold start of tocsin serve with 10,000 rules and 1,000,000 tickets"),
-];
-
 /// The components the benches load: `log-file` (the rules of the ingest,
 /// scheduler and cold-start benches) and the trivial `reload-one` (invoke).
 const BENCH_GUESTS: [&str; 2] = ["log-file", "reload-one"];
@@ -31,28 +21,26 @@ const BENCH_GUESTS: [&str; 2] = ["log-file", "reload-one"];
 const JSON_RULES_ENGINE: &str = "json-rules-engine@7.3.1";
 
 /// Seconds the peer runs for.
-const PEER_SECONDS: &str = "5";
+const PEER_SECONDS: &str = "3";
 
 /// Runs every benchmark and prints the table.
 pub fn all(root: &Path) -> Result<()> {
     let started = Instant::now();
-    // The plugins (wasm, their own target dir) build while cargo builds the
-    // release benches: each build has long stretches on one core (a big
-    // crate, a link), which the other fills.
+    // The plugins (wasm, their own target dir and compiler) build while
+    // cargo builds the release benches. Either alone keeps the 2 cores busy
+    // most of the time; together, each fills the stretches where the other
+    // is down to one big crate or a link.
     step("building the plugins and the benchmarks (release profile) side by side");
-    let release = crate::cargo()
+    let mut release = crate::cargo()
         .current_dir(root)
         .args(["bench", "--quiet", "--package", "tocsin", "--no-run"])
         .spawn()
         .context("starting cargo bench --no-run")?;
     let built = plugins::build_only(root, Some(&BENCH_GUESTS));
-    let release = release
-        .wait_with_output()
-        .context("waiting for cargo bench --no-run")?;
+    let release = release.wait().context("waiting for cargo bench --no-run")?;
     anyhow::ensure!(
-        release.status.success(),
-        "cargo bench --no-run failed with {}",
-        release.status
+        release.success(),
+        "cargo bench --no-run failed with {release}"
     );
     let built = built?;
     eprintln!("built in {:.0} s", started.elapsed().as_secs_f64());
@@ -61,20 +49,23 @@ pub fn all(root: &Path) -> Result<()> {
     let rows_file = dir.join("rows.jsonl");
     let _ = std::fs::remove_file(&rows_file);
     let _ = std::fs::remove_file(dir.join("matching-workload.json"));
-    let bench = |name: &str| {
-        let mut cmd = crate::cargo();
-        cmd.current_dir(root)
-            .env("TOCSIN_BENCH_OUT", &rows_file)
-            .env("TOCSIN_BENCH_DIR", &dir)
-            .env("TOCSIN_PLUGINS_DIR", &built.plugins)
-            .env("TOCSIN_TEST_GUESTS_DIR", &built.test_guests)
-            .args(["bench", "--quiet", "--package", "tocsin", "--bench", name]);
-        cmd
-    };
-    for (name, what) in BENCHES {
-        step(what);
-        run(&mut bench(name))?;
-    }
+    // One process for every bench: the scheduler and cold-start benches
+    // share the million tickets it writes once.
+    step("the benches (host/benches/suite): matching, invoke, ingest, http_ingest, scheduler, cold_start");
+    run(crate::cargo()
+        .current_dir(root)
+        .env("TOCSIN_BENCH_OUT", &rows_file)
+        .env("TOCSIN_BENCH_DIR", &dir)
+        .env("TOCSIN_PLUGINS_DIR", &built.plugins)
+        .env("TOCSIN_TEST_GUESTS_DIR", &built.test_guests)
+        .args([
+            "bench",
+            "--quiet",
+            "--package",
+            "tocsin",
+            "--bench",
+            "suite",
+        ]))?;
     step("matching peer: json-rules-engine on the same rules and events (node)");
     let peer = match peer(root, &dir) {
         Ok(row) => Some(row),

@@ -8,13 +8,7 @@
 //! Before criterion's own report, a plain timing of both prints one table with
 //! the ratio and the goal (500,000 events/s).
 
-#[path = "common/peer.rs"]
-mod peer;
-#[path = "common/report.rs"]
-mod report;
-#[path = "common/workload.rs"]
-mod workload;
-
+use crate::common::{peer, report, workload};
 use criterion::{criterion_group, Criterion, Throughput};
 use std::hint::black_box;
 use std::sync::Arc;
@@ -136,7 +130,7 @@ fn bench(c: &mut Criterion) {
 
 criterion_group!(benches, bench);
 
-fn main() {
+pub fn run() {
     benches();
     Criterion::default().configure_from_args().final_summary();
 }

@@ -1,5 +1,4 @@
 //! The durable ingestion workload the ingest benches share.
-#![allow(dead_code)]
 
 use serde_json::json;
 use std::path::PathBuf;

@@ -7,9 +7,7 @@
 //!
 //! Needs the `reload-one` test guest (`cargo xtask bench` builds it).
 
-#[path = "common/report.rs"]
-mod report;
-
+use crate::common::report;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -181,7 +179,7 @@ async fn floor(wasm: &[u8]) -> f64 {
     .await
 }
 
-fn main() {
+pub fn run() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

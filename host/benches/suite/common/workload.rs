@@ -1,6 +1,5 @@
 //! The generated workload the benches share: rules over every event type of
 //! the catalog and events whose items carry the fields those rules read.
-#![allow(dead_code)]
 
 use serde_json::json;
 use tocsin::catalog::{catalog, condition_field, ValueType};

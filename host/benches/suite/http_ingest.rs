@@ -8,11 +8,7 @@
 //! called in process, so the ratio is what HTTP costs.
 //! Needs the built `log-file` component (`cargo xtask bench` builds it).
 
-#[path = "common/durable.rs"]
-mod durable;
-#[path = "common/report.rs"]
-mod report;
-
+use crate::common::{durable, report};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
@@ -150,10 +146,7 @@ async fn in_process(engine: Engine) -> Run {
     .await
 }
 
-fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        return;
-    }
+pub fn run() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -6,11 +6,7 @@
 //! for a flush of its own. The figure: 256 events in flight sharing flushes.
 //! Needs the built `log-file` component (`cargo xtask bench` builds it).
 
-#[path = "common/durable.rs"]
-mod durable;
-#[path = "common/report.rs"]
-mod report;
-
+use crate::common::{durable, report};
 use durable::{engine, event};
 
 use std::sync::Arc;
@@ -53,11 +49,7 @@ async fn in_flight(engine: &Engine, n: usize, width: usize) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
-fn main() {
-    // `cargo test --benches` runs this with --bench absent: do nothing then.
-    if !std::env::args().any(|a| a == "--bench") {
-        return;
-    }
+pub fn run() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
