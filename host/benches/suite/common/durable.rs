@@ -81,26 +81,28 @@ pub fn event(n: usize) -> Event {
 }
 
 /// Writes the item mirror of each ticket in `ids` (`mirror(n)`) and its
-/// time-index entries into `tree`, in batches of 20,000. (Two writer threads
-/// were slower: sled's writers contend.)
+/// time-index entries into `tree`, as ingestion would have written them.
+/// A bulk load: the keys sorted, then inserted one by one, which sled does
+/// twice as fast as in batches (a million tickets: 12 s against 25 s on 2
+/// cores; two writer threads were slower still).
 pub fn write_tickets(
     tree: &sled::Tree,
     ids: std::ops::Range<usize>,
     mirror: impl Fn(usize) -> serde_json::Value,
 ) {
-    let mut batch = sled::Batch::default();
-    for (i, n) in ids.enumerate() {
+    let mut writes: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(ids.len() * 2);
+    for n in ids {
         let m = mirror(n);
-        batch.insert(
+        for key in tocsin::scheduler::index::entries(&m) {
+            writes.push((key, Vec::new()));
+        }
+        writes.push((
             format!("item/ticket/{n}").into_bytes(),
             serde_json::to_vec(&m).expect("mirror"),
-        );
-        for key in tocsin::scheduler::index::entries(&m) {
-            batch.insert(key, Vec::new());
-        }
-        if i % 20_000 == 19_999 {
-            tree.apply_batch(std::mem::take(&mut batch)).expect("batch");
-        }
+        ));
     }
-    tree.apply_batch(batch).expect("batch");
+    writes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for (key, value) in writes {
+        tree.insert(key, value).expect("insert");
+    }
 }

@@ -1,5 +1,5 @@
 //! The million tickets the scheduler and cold-start benches load, written
-//! once per run (about 20 s through sled on 2 cores) and copied for each.
+//! once per run (about 12 s through sled on 2 cores) and copied for each.
 //!
 //! Every ticket was last active in November 2023, so its idle episodes came
 //! due before the scheduler's catch-up window (7 days): neither the
