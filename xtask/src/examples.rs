@@ -6,11 +6,12 @@
 //! end-to-end tests expect. Intermediate files (generated bindings, the core
 //! module, a local npm prefix) stay in `target/examples-build/`.
 //!
-//! - **C**: the bindings are generated in-process with the `wit-bindgen-c`
-//!   library (the same code as `wit-bindgen c`, without the ~6 min `cargo
-//!   install wit-bindgen-cli`), clang-22 compiles a `wasm32-wasi` reactor core
-//!   module against Debian's wasi-libc, and `wit-component` turns it into a
-//!   component with the WASI preview 1 reactor adapter.
+//! - **C**: the bindings are generated with the `wit-bindgen-c` library (the
+//!   same code as `wit-bindgen c`, without the ~6 min `cargo install
+//!   wit-bindgen-cli`), clang-22 compiles a `wasm32-wasi` reactor core module
+//!   against Debian's wasi-libc, and `wit-component` turns it into a
+//!   component with the WASI preview 1 reactor adapter. Both library steps
+//!   run in the `xtask-wit` helper (`xtask/wit-tools`), built on first use.
 //! - **JavaScript**: jco's QuickJS backend (`jco componentize --backend qjs`),
 //!   installed from npm under `target/examples-build/node`, never globally.
 //!
@@ -98,7 +99,18 @@ fn build_c(root: &Path, work: &Path, out: &Path) -> Result<Example> {
     let started = Instant::now();
     let src = root.join("examples/provider-c");
     let gen = work.join("gen");
-    generate_c_bindings(&root.join("wit"), &gen)?;
+    wit_tool(
+        root,
+        &[
+            "c-bindings".as_ref(),
+            "--wit".as_ref(),
+            root.join("wit").as_os_str(),
+            "--world".as_ref(),
+            WORLD.as_ref(),
+            "--out".as_ref(),
+            gen.as_os_str(),
+        ],
+    )?;
     let world = WORLD.replace('-', "_");
     let core = work.join("core.wasm");
     crate::run(
@@ -121,10 +133,18 @@ fn build_c(root: &Path, work: &Path, out: &Path) -> Result<Example> {
             .arg("-o")
             .arg(&core),
     )?;
-    let module = fs::read(&core).with_context(|| format!("reading {}", core.display()))?;
-    let component = componentize(&module).context("componentizing the C provider")?;
     let wasm = out.join("provider-c.wasm");
-    fs::write(&wasm, component).with_context(|| format!("writing {}", wasm.display()))?;
+    wit_tool(
+        root,
+        &[
+            "componentize".as_ref(),
+            "--module".as_ref(),
+            core.as_os_str(),
+            "--out".as_ref(),
+            wasm.as_os_str(),
+        ],
+    )
+    .context("componentizing the C provider")?;
     copy_manifest(&src, out, "provider-c")?;
     Ok(Example {
         id: "provider-c",
@@ -133,45 +153,14 @@ fn build_c(root: &Path, work: &Path, out: &Path) -> Result<Example> {
     })
 }
 
-/// Writes the C bindings of the external-provider world into `gen`: a header,
-/// its implementation and an object file carrying the world's type.
-fn generate_c_bindings(wit: &Path, gen: &Path) -> Result<()> {
-    use wit_bindgen_core::wit_parser::Resolve;
-    let mut resolve = Resolve::default();
-    let (package, _) = resolve
-        .push_path(wit)
-        .with_context(|| format!("parsing the WIT in {}", wit.display()))?;
-    let world = resolve
-        .select_world(&[package], Some(WORLD))
-        .with_context(|| format!("finding the world `{WORLD}` in {}", wit.display()))?;
-    let mut files = wit_bindgen_core::Files::default();
-    wit_bindgen_c::Opts::default()
-        .build()
-        .generate(&mut resolve, world, &mut files)
-        .context("generating the C bindings")?;
-    fs::create_dir_all(gen).with_context(|| format!("creating {}", gen.display()))?;
-    for (name, contents) in files.iter() {
-        let path = gen.join(name);
-        fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
-    }
-    Ok(())
-}
-
-/// A WASI preview 1 reactor core module to a component.
-fn componentize(module: &[u8]) -> Result<Vec<u8>> {
-    use wasi_preview1_component_adapter_provider::{
-        WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
-    };
-    wit_component::ComponentEncoder::default()
-        .module(module)
-        .context("reading the core module and its component-type section")?
-        .adapter(
-            WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
-            WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
-        )
-        .context("adding the WASI preview 1 reactor adapter")?
-        .validate(true)
-        .encode()
+/// Runs the `xtask-wit` helper (built on first use) with `args`.
+fn wit_tool(root: &Path, args: &[&std::ffi::OsStr]) -> Result<()> {
+    crate::run(
+        crate::cargo()
+            .current_dir(root)
+            .args(["run", "--quiet", "--package", "xtask-wit", "--"])
+            .args(args),
+    )
 }
 
 /// JavaScript: a WIT folder with the no-http world added, then jco.
