@@ -137,7 +137,6 @@ impl Matcher {
         let Some(bucket) = self.bucket(&event.category, &event.event_type) else {
             return Vec::new();
         };
-        let mut firings = Vec::with_capacity(bucket.rules.len().min(8));
         let width = bucket.fields.len();
         let words = bucket.words();
         let mut subjects: SmallVec<[Subject; 2]> = event
@@ -174,10 +173,18 @@ impl Matcher {
                 *a |= b;
             }
         }
+        let fired = any.iter().map(|w| w.count_ones() as usize).sum();
+        let mut firings = Vec::with_capacity(fired);
+        let single = subjects.len() == 1;
         for n in set_bits(&any) {
-            let items = (0..subjects.len())
-                .filter(|i| is_set(&alive[i * words..(i + 1) * words], n as u32))
-                .collect();
+            // One item (most events): a rule that fired, fired for it.
+            let items = if single {
+                smallvec![0]
+            } else {
+                (0..subjects.len())
+                    .filter(|i| is_set(&alive[i * words..(i + 1) * words], n as u32))
+                    .collect()
+            };
             firings.push(Firing {
                 rule: &bucket.rules[n],
                 items,
