@@ -109,12 +109,7 @@ pub fn run(tickets: &Tickets) {
     let full = tempfile::tempdir().expect("tempdir");
     let empty = tempfile::tempdir().expect("tempdir");
     let setup = Instant::now();
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(populate(full.path(), tickets));
+    crate::common::runtime().block_on(populate(full.path(), tickets));
     println!(
         "setup: {ITEMS} tickets copied and {RULES} rules imported in {:.1} s",
         setup.elapsed().as_secs_f64()

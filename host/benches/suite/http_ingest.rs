@@ -147,11 +147,7 @@ async fn in_process(engine: Engine) -> Run {
 }
 
 pub fn run() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = crate::common::runtime();
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
         let (engine, registry) = durable::engine_and_registry(dir.path()).await;

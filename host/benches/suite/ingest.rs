@@ -50,11 +50,7 @@ async fn in_flight(engine: &Engine, n: usize, width: usize) -> f64 {
 }
 
 pub fn run() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = crate::common::runtime();
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
         let engine = engine(dir.path()).await;

@@ -180,11 +180,7 @@ async fn floor(wasm: &[u8]) -> f64 {
 }
 
 pub fn run() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio");
+    let rt = crate::common::runtime();
     rt.block_on(async {
         let (manifest, wasm) = guest();
         let cache = tempfile::tempdir().expect("cache dir");

@@ -66,11 +66,7 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 }
 
 pub fn run(tickets: &Tickets) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = crate::common::runtime();
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
         tickets.copy_to(dir.path());

@@ -6,3 +6,13 @@ pub mod peer;
 pub mod report;
 pub mod tickets;
 pub mod workload;
+
+/// The runtime every bench measures on: tokio with 2 worker threads, one
+/// per core of the machines the goals were set for.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
