@@ -29,6 +29,16 @@ pub enum Field {
     DuringHolidays,
 }
 
+/// The test of a compiled condition without its stored form: what a matcher
+/// keeps per distinct condition (a third of a [`Compiled`]'s size, so the
+/// conditions of an event type sit close together in memory).
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub(super) test: Test,
+    /// Whether text compares case-sensitively.
+    pub(super) sensitive: bool,
+}
+
 /// A compiled condition.
 #[derive(Debug, Clone)]
 pub struct Compiled {

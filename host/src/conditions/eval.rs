@@ -6,7 +6,7 @@
 //! once per item. Case-insensitive text compares without allocating when both
 //! sides are ASCII; otherwise the folded text is computed once per probe.
 
-use super::compile::{Compiled, Field, NumberTest, Range, Test, TextTest};
+use super::compile::{Check, Compiled, Field, NumberTest, Range, Test, TextTest};
 use crate::calendars::{Calendars, CompiledCalendar};
 use crate::event::{Event, ItemSnapshot};
 use jiff::civil::{Time, Weekday};
@@ -260,78 +260,99 @@ impl Compiled {
     /// Whether the condition holds for a resolved value of its field.
     #[inline]
     pub fn test(&self, probe: &Probe<'_>) -> bool {
-        match &self.test {
-            Test::Presence(want_set) => probe.is_set() == *want_set,
-            Test::Bool(want) => probe.boolean() == Some(*want),
-            Test::Text(test, negate) => self.test_text(test, probe) != *negate,
-            Test::Number(test) => {
-                let Some(n) = probe.number() else {
-                    // A missing number satisfies only "not equals".
-                    return matches!(test, NumberTest::Equals(_, true));
-                };
-                match test {
-                    NumberTest::Equals(want, negate) => (n == *want) != *negate,
-                    NumberTest::OneOf(list) => list.contains(&n),
-                    NumberTest::Range(r) => in_range(r, &n),
-                }
-            }
-            Test::Instant(r) => match probe.value {
-                ProbeValue::Json(Value::String(s)) => {
-                    s.parse::<Timestamp>().is_ok_and(|t| in_range(r, &t))
-                }
-                _ => false,
-            },
-            Test::TimeOfDay(r) => match probe.value {
-                ProbeValue::Local(t, _) => match r {
-                    Range::Between(min, max) if min > max => t >= *min || t <= *max,
-                    _ => in_range(r, &t),
-                },
-                _ => false,
-            },
-            Test::Days(days, negate) => match probe.value {
-                ProbeValue::Local(_, day) => days.contains(&day) != *negate,
-                _ => false,
-            },
-        }
+        test(&self.test, self.source.case_sensitive, probe)
     }
 
+    /// The test alone, for a matcher to keep.
+    pub fn check(&self) -> Check {
+        Check {
+            test: self.test.clone(),
+            sensitive: self.source.case_sensitive,
+        }
+    }
+}
+
+impl Check {
+    /// Whether the condition holds for a resolved value of its field.
     #[inline]
-    fn test_text(&self, test: &TextTest, probe: &Probe<'_>) -> bool {
-        if let TextTest::Matches(re) = test {
-            // The regex carries its own case-insensitivity.
-            return re.is_match(&probe.text());
-        }
-        let text = probe.text();
-        let sensitive = self.source.case_sensitive;
-        if sensitive || text.is_ascii() {
-            // Expected values are folded already; ASCII text folds on the fly.
-            return match test {
-                TextTest::Equals(want) => eq(&text, want, sensitive),
-                TextTest::Contains(want) => contains(&text, want, sensitive),
-                // Compared as bytes: case-sensitive text may be non-ASCII, and
-                // `want.len()` need not fall on one of its char boundaries.
-                TextTest::StartsWith(want) => {
-                    let (text, want) = (text.as_bytes(), want.as_bytes());
-                    text.len() >= want.len() && eq_bytes(&text[..want.len()], want, sensitive)
-                }
-                TextTest::EndsWith(want) => {
-                    let (text, want) = (text.as_bytes(), want.as_bytes());
-                    text.len() >= want.len()
-                        && eq_bytes(&text[text.len() - want.len()..], want, sensitive)
-                }
-                TextTest::OneOf(list) => list.iter().any(|w| eq(&text, w, sensitive)),
-                TextTest::Matches(_) => false,
+    pub fn test(&self, probe: &Probe<'_>) -> bool {
+        test(&self.test, self.sensitive, probe)
+    }
+}
+
+/// Whether `test` holds for `probe` (`sensitive`: text compares case-sensitively).
+#[inline]
+fn test(test: &Test, sensitive: bool, probe: &Probe<'_>) -> bool {
+    match test {
+        Test::Presence(want_set) => probe.is_set() == *want_set,
+        Test::Bool(want) => probe.boolean() == Some(*want),
+        Test::Text(test, negate) => test_text(test, sensitive, probe) != *negate,
+        Test::Number(test) => {
+            let Some(n) = probe.number() else {
+                // A missing number satisfies only "not equals".
+                return matches!(test, NumberTest::Equals(_, true));
             };
+            match test {
+                NumberTest::Equals(want, negate) => (n == *want) != *negate,
+                NumberTest::OneOf(list) => list.contains(&n),
+                NumberTest::Range(r) => in_range(r, &n),
+            }
         }
-        let folded = probe.folded();
-        match test {
-            TextTest::Equals(want) => folded == want,
-            TextTest::Contains(want) => folded.contains(want.as_str()),
-            TextTest::StartsWith(want) => folded.starts_with(want.as_str()),
-            TextTest::EndsWith(want) => folded.ends_with(want.as_str()),
-            TextTest::OneOf(list) => list.iter().any(|w| folded == w),
+        Test::Instant(r) => match probe.value {
+            ProbeValue::Json(Value::String(s)) => {
+                s.parse::<Timestamp>().is_ok_and(|t| in_range(r, &t))
+            }
+            _ => false,
+        },
+        Test::TimeOfDay(r) => match probe.value {
+            ProbeValue::Local(t, _) => match r {
+                Range::Between(min, max) if min > max => t >= *min || t <= *max,
+                _ => in_range(r, &t),
+            },
+            _ => false,
+        },
+        Test::Days(days, negate) => match probe.value {
+            ProbeValue::Local(_, day) => days.contains(&day) != *negate,
+            _ => false,
+        },
+    }
+}
+
+#[inline]
+fn test_text(test: &TextTest, sensitive: bool, probe: &Probe<'_>) -> bool {
+    if let TextTest::Matches(re) = test {
+        // The regex carries its own case-insensitivity.
+        return re.is_match(&probe.text());
+    }
+    let text = probe.text();
+    if sensitive || text.is_ascii() {
+        // Expected values are folded already; ASCII text folds on the fly.
+        return match test {
+            TextTest::Equals(want) => eq(&text, want, sensitive),
+            TextTest::Contains(want) => contains(&text, want, sensitive),
+            // Compared as bytes: case-sensitive text may be non-ASCII, and
+            // `want.len()` need not fall on one of its char boundaries.
+            TextTest::StartsWith(want) => {
+                let (text, want) = (text.as_bytes(), want.as_bytes());
+                text.len() >= want.len() && eq_bytes(&text[..want.len()], want, sensitive)
+            }
+            TextTest::EndsWith(want) => {
+                let (text, want) = (text.as_bytes(), want.as_bytes());
+                text.len() >= want.len()
+                    && eq_bytes(&text[text.len() - want.len()..], want, sensitive)
+            }
+            TextTest::OneOf(list) => list.iter().any(|w| eq(&text, w, sensitive)),
             TextTest::Matches(_) => false,
-        }
+        };
+    }
+    let folded = probe.folded();
+    match test {
+        TextTest::Equals(want) => folded == want,
+        TextTest::Contains(want) => folded.contains(want.as_str()),
+        TextTest::StartsWith(want) => folded.starts_with(want.as_str()),
+        TextTest::EndsWith(want) => folded.ends_with(want.as_str()),
+        TextTest::OneOf(list) => list.iter().any(|w| folded == w),
+        TextTest::Matches(_) => false,
     }
 }
 

@@ -11,7 +11,7 @@ mod bounds;
 pub mod compile;
 pub mod eval;
 
-pub use compile::{compile, Compiled, Field};
+pub use compile::{compile, Check, Compiled, Field};
 pub use eval::{Explained, Probe, Subject};
 
 use serde::{Deserialize, Serialize};

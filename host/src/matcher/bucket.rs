@@ -2,11 +2,18 @@
 //! their conditions read, and an equality index that rules out, before any
 //! condition runs, the rules whose `equals` / `one of` condition cannot hold.
 
-use crate::conditions::{Compiled, Field, Probe};
+use super::sets::RuleSets;
+use crate::conditions::{Check, Compiled, Field, Probe};
 use crate::event::ItemSnapshot;
 use crate::rules::validate::CheckedRule;
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
+
+/// One distinct condition: the field slot it reads and its test.
+pub(super) struct Step {
+    pub(super) slot: usize,
+    pub(super) check: Check,
+}
 
 /// Rules of one (category, event type), in firing order.
 #[derive(Default)]
@@ -17,21 +24,19 @@ pub(super) struct Bucket {
     pub(super) fields: Vec<Field>,
     /// Distinct conditions, each with the slot in `fields` it reads: rules
     /// that share a condition share its result for an item.
-    pub(super) conditions: Vec<(usize, Compiled)>,
-    /// Per distinct condition, the rules that use it, condition after
-    /// condition (one contiguous list, for locality); condition `c` owns
-    /// `users[starts[c]..starts[c + 1]]`.
-    users: Vec<u32>,
-    starts: Vec<u32>,
+    pub(super) steps: Vec<Step>,
+    /// Per distinct condition (set `c` for step `c`), the rules that use it.
+    pub(super) users: RuleSets,
     /// Slots of the item fields (`Field::Item`), by name.
     by_name: HashMap<String, usize>,
     /// Rules that stop the processing of later rules when they fire (a bit set).
     stops: Vec<u64>,
     /// Rules with no indexable condition: always candidates (a bit set).
     always: Vec<u64>,
-    /// Per field slot: lowercased value to the rules whose anchor condition
-    /// on that field can hold only for that value.
-    anchors: Vec<(usize, HashMap<String, Vec<u32>>)>,
+    /// Per field slot: lowercased value to the set (in `anchored`) of the
+    /// rules whose anchor condition on that field can hold only for that value.
+    anchors: Vec<(usize, HashMap<String, usize>)>,
+    anchored: RuleSets,
 }
 
 impl Bucket {
@@ -40,13 +45,15 @@ impl Bucket {
         self.rules
             .sort_by(|a, b| (a.rule.position, &a.rule.id).cmp(&(b.rule.position, &b.rule.id)));
         self.fields.clear();
-        self.conditions.clear();
+        // Distinct conditions with their slots, while building.
+        let mut conditions: Vec<(usize, Compiled)> = Vec::new();
         self.anchors.clear();
         self.by_name.clear();
         self.always = vec![0; self.words()];
         self.stops = vec![0; self.words()];
         let mut seen: HashMap<String, u32> = HashMap::default();
         let mut users: Vec<Vec<u32>> = Vec::new();
+        let mut anchored: Vec<Vec<u32>> = Vec::new();
         for (n, rule) in self.rules.iter().enumerate() {
             if rule.rule.stop_processing {
                 self.stops[n / 64] |= 1 << (n % 64);
@@ -54,7 +61,7 @@ impl Bucket {
             let mut own = Vec::with_capacity(rule.conditions.len());
             for c in &rule.conditions {
                 let key = serde_json::to_string(&c.source).unwrap_or_default();
-                let next = self.conditions.len() as u32;
+                let next = conditions.len() as u32;
                 let at = *seen.entry(key).or_insert(next);
                 if at == next {
                     let slot = match self.fields.iter().position(|f| *f == c.field) {
@@ -67,13 +74,13 @@ impl Bucket {
                     if let Field::Item(name) = &c.field {
                         self.by_name.insert(name.clone(), slot);
                     }
-                    self.conditions.push((slot, c.clone()));
+                    conditions.push((slot, c.clone()));
                 }
                 own.push(at);
             }
             // The first indexable condition anchors the rule.
             let anchor = own.iter().find_map(|&at| {
-                let (slot, c) = &self.conditions[at as usize];
+                let (slot, c) = &conditions[at as usize];
                 c.index_keys().map(|keys| (at, *slot, keys))
             });
             // A rule is a candidate only when its anchor's index key matched,
@@ -81,7 +88,7 @@ impl Bucket {
             // the rule need not test it again.
             let settled = anchor
                 .as_ref()
-                .filter(|(at, ..)| !self.conditions[*at as usize].1.source.case_sensitive)
+                .filter(|(at, ..)| !conditions[*at as usize].1.source.case_sensitive)
                 .map(|(at, ..)| *at);
             match anchor {
                 Some((_, slot, keys)) => {
@@ -93,7 +100,11 @@ impl Bucket {
                         }
                     };
                     for key in keys {
-                        let list = self.anchors[at].1.entry(key).or_default();
+                        let set = *self.anchors[at].1.entry(key).or_insert_with(|| {
+                            anchored.push(Vec::new());
+                            anchored.len() - 1
+                        });
+                        let list = &mut anchored[set];
                         if list.last() != Some(&(n as u32)) {
                             list.push(n as u32);
                         }
@@ -101,7 +112,7 @@ impl Bucket {
                 }
                 None => self.always[n / 64] |= 1 << (n % 64),
             }
-            users.resize_with(self.conditions.len(), Vec::new);
+            users.resize_with(conditions.len(), Vec::new);
             for &at in own.iter().filter(|&&at| Some(at) != settled) {
                 let list = &mut users[at as usize];
                 if list.last() != Some(&(n as u32)) {
@@ -109,18 +120,16 @@ impl Bucket {
                 }
             }
         }
-        self.users.clear();
-        self.starts.clear();
-        self.starts.push(0);
-        for list in users {
-            self.users.extend_from_slice(&list);
-            self.starts.push(self.users.len() as u32);
-        }
-    }
-
-    /// The rules that use distinct condition `c`, in order.
-    pub(super) fn users(&self, c: usize) -> &[u32] {
-        &self.users[self.starts[c] as usize..self.starts[c + 1] as usize]
+        self.steps = conditions
+            .iter()
+            .map(|(slot, c)| Step {
+                slot: *slot,
+                check: c.check(),
+            })
+            .collect();
+        let words = self.words();
+        self.users = RuleSets::new(words, users.iter().map(Vec::as_slice));
+        self.anchored = RuleSets::new(words, anchored.iter().map(Vec::as_slice));
     }
 
     /// Whether rule `n` stops the processing of later rules when it fires.
@@ -164,10 +173,8 @@ impl Bucket {
         out.copy_from_slice(&self.always);
         for (slot, index) in &self.anchors {
             let p = probes[*slot].get_or_insert_with(|| probe(&self.fields[*slot]));
-            if let Some(rules) = p.with_index_key(|key| index.get(key)) {
-                for &n in rules {
-                    out[n as usize / 64] |= 1 << (n % 64);
-                }
+            if let Some(&set) = p.with_index_key(|key| index.get(key)) {
+                self.anchored.set_in(set, out);
             }
         }
     }

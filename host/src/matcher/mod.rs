@@ -8,6 +8,7 @@
 //! the items for which it was never struck out.
 
 mod bucket;
+mod sets;
 
 use crate::calendars::Calendars;
 use crate::conditions::{Explained, Probe, Subject};
@@ -156,17 +157,14 @@ impl Matcher {
             bucket.candidates(resolved, |f| subject.probe(f), bits);
             // Each distinct condition once, and only while a rule that uses
             // it may still pass; when it fails, so do all those rules.
-            for (at, (slot, cond)) in bucket.conditions.iter().enumerate() {
-                let users = bucket.users(at);
-                if !users.iter().any(|&n| is_set(bits, n)) {
+            for (c, step) in bucket.steps.iter().enumerate() {
+                if !bucket.users.meets(c, bits) {
                     continue;
                 }
-                let probe =
-                    resolved[*slot].get_or_insert_with(|| subject.probe(&bucket.fields[*slot]));
-                if !cond.test(probe) {
-                    for &n in users {
-                        bits[n as usize / 64] &= !(1 << (n % 64));
-                    }
+                let probe = resolved[step.slot]
+                    .get_or_insert_with(|| subject.probe(&bucket.fields[step.slot]));
+                if !step.check.test(probe) {
+                    bucket.users.clear_in(c, bits);
                 }
             }
             for (a, b) in any.iter_mut().zip(bits.iter()) {
@@ -245,11 +243,12 @@ impl Matcher {
     }
 }
 
-/// Positions of the set bits, in increasing order.
+/// Whether bit `n` is set.
 fn is_set(bits: &[u64], n: u32) -> bool {
     bits[n as usize / 64] & (1 << (n % 64)) != 0
 }
 
+/// Positions of the set bits, in increasing order.
 fn set_bits(words: &[u64]) -> impl Iterator<Item = usize> + '_ {
     words.iter().enumerate().flat_map(|(w, &word)| {
         let mut rest = word;

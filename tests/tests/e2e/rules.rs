@@ -400,51 +400,63 @@ async fn indexed_matching_agrees_with_evaluating_every_condition() {
         json!([{"field": "idle-minutes", "op": "greater", "value": 30}]),
         json!([{"field": "department", "op": "is-empty"}]),
     ];
-    let rules: Vec<_> = conds
-        .iter()
-        .enumerate()
-        .map(|(n, c)| {
-            v.check(&rule(
-                json!({"id": format!("r{n}"), "event_type": "ticket-idle", "conditions": c}),
-            ))
-            .unwrap()
-        })
-        .collect();
-    let m = Matcher::new(rules.clone(), Arc::new(Calendars::default()));
-    let departments = [
-        json!("IT"),
-        json!("it"),
-        json!("ÄRGER"),
-        json!("sales"),
-        json!(7),
-        json!(null),
-    ];
-    let mut fired_somewhere = std::collections::BTreeSet::new();
-    for (a, da) in departments.iter().enumerate() {
-        for db in &departments[a..] {
-            let ev = event(json!([
-                {"kind": "ticket", "id": "1", "fields": {"department": da, "priority": "urgent", "idle-minutes": 10}},
-                {"kind": "ticket", "id": "2", "fields": {"department": db, "idle-minutes": 60}},
-                {"kind": "ticket", "id": "3", "fields": {}}
-            ]));
-            let got: Vec<(String, Vec<usize>)> = m
-                .matches(&ev, ev.at())
-                .iter()
-                .map(|f| (f.rule.rule.id.clone(), f.items.to_vec()))
-                .collect();
-            let want: Vec<(String, Vec<usize>)> = rules
-                .iter()
-                .map(|r| m.explain_rule(r, &ev, ev.at()))
-                .filter(|x| x.fires)
-                .map(|x| {
-                    let items = (0..x.items.len()).filter(|&i| x.items[i].passed).collect();
-                    (x.rule, items)
-                })
-                .collect();
-            assert_eq!(got, want, "departments {da} and {db}");
-            fired_somewhere.extend(got.into_iter().map(|(id, _)| id));
+    // Once each (a bucket of one 64-rule word: the matcher keeps bit sets),
+    // then 40 copies of each (360 rules, 6 words: it keeps lists).
+    for copies in [1, 40] {
+        let mut rules: Vec<_> = conds
+            .iter()
+            .enumerate()
+            .flat_map(|(n, c)| (0..copies).map(move |k| (n, k, c)))
+            .map(|(n, k, c)| {
+                v.check(&rule(
+                    json!({"id": format!("r{n}-{k:02}"), "event_type": "ticket-idle", "conditions": c}),
+                ))
+                .unwrap()
+            })
+            .collect();
+        // Firing order: position (all equal), then id.
+        rules.sort_by(|a, b| a.rule.id.cmp(&b.rule.id));
+        let m = Matcher::new(rules.clone(), Arc::new(Calendars::default()));
+        let departments = [
+            json!("IT"),
+            json!("it"),
+            json!("ÄRGER"),
+            json!("sales"),
+            json!(7),
+            json!(null),
+        ];
+        let mut fired_somewhere = std::collections::BTreeSet::new();
+        for (a, da) in departments.iter().enumerate() {
+            for db in &departments[a..] {
+                let ev = event(json!([
+                    {"kind": "ticket", "id": "1", "fields": {"department": da, "priority": "urgent", "idle-minutes": 10}},
+                    {"kind": "ticket", "id": "2", "fields": {"department": db, "idle-minutes": 60}},
+                    {"kind": "ticket", "id": "3", "fields": {}}
+                ]));
+                let got: Vec<(String, Vec<usize>)> = m
+                    .matches(&ev, ev.at())
+                    .iter()
+                    .map(|f| (f.rule.rule.id.clone(), f.items.to_vec()))
+                    .collect();
+                let want: Vec<(String, Vec<usize>)> = rules
+                    .iter()
+                    .map(|r| m.explain_rule(r, &ev, ev.at()))
+                    .filter(|x| x.fires)
+                    .map(|x| {
+                        let items = (0..x.items.len()).filter(|&i| x.items[i].passed).collect();
+                        (x.rule, items)
+                    })
+                    .collect();
+                assert_eq!(got, want, "departments {da} and {db}");
+                fired_somewhere.extend(got.into_iter().map(|(id, _)| id));
+            }
         }
+        // Every rule fired for some pair, so each case was really exercised.
+        let conditions_fired: std::collections::BTreeSet<&str> = fired_somewhere
+            .iter()
+            .map(|id: &String| id.split('-').next().unwrap_or_default())
+            .collect();
+        assert_eq!(conditions_fired.len(), conds.len(), "{fired_somewhere:?}");
+        assert_eq!(fired_somewhere.len(), conds.len() * copies);
     }
-    // Every rule fired for some pair, so each case was really exercised.
-    assert_eq!(fired_somewhere.len(), conds.len(), "{fired_somewhere:?}");
 }
