@@ -8,7 +8,8 @@
 //! `send-canned-reply` command first gets its canned reply rendered for its
 //! ticket; when that fails the job is dead-lettered instead. Follow-on events
 //! are written with the job's end as owed (`owed/`) and ingested after it,
-//! so a crash in between delays them to the next start but never loses them.
+//! so a crash in between delays them to the next start but never loses them;
+//! a follow-on event beyond the cascade depth is alerted in that same batch.
 
 use super::audit::{self, Entry, Record};
 use super::connector;
@@ -279,6 +280,18 @@ impl Inner {
             batch.insert(keys::owed(&id), serde_json::to_vec(&record)?);
             owed.push(record);
         }
+        // A cut cascade is alerted in the same batch as the job's end.
+        for event in cut {
+            self.alert(
+                &mut batch,
+                Some(&job.rule),
+                &job.event,
+                format!(
+                    "cascade cut: a {} event from rule {} would be at depth {depth}, beyond the limit of {}",
+                    event.event_type, job.rule, self.config.cascade_depth
+                ),
+            )?;
+        }
         self.tree.apply_batch(batch)?;
         self.commit.durable().await?;
         if !deliveries.is_empty() {
@@ -290,17 +303,6 @@ impl Inner {
         }
         if let Some(at) = retry_at {
             self.queue.lock().expect("queue lock").due.insert((at, n));
-        }
-        for event in cut {
-            self.alert(
-                Some(&job.rule),
-                &job.event,
-                format!(
-                    "cascade cut: a {} event from rule {} would be at depth {depth}, beyond the limit of {}",
-                    event.event_type, job.rule, self.config.cascade_depth
-                ),
-            )
-            .await?;
         }
         for record in owed {
             self.ingest_owed(record).await;
@@ -443,10 +445,16 @@ impl Inner {
         }
     }
 
-    async fn alert(&self, rule: Option<&str>, event: &str, message: String) -> anyhow::Result<()> {
+    /// Adds an alert, and its audit record, to `batch`.
+    fn alert(
+        &self,
+        batch: &mut sled::Batch,
+        rule: Option<&str>,
+        event: &str,
+        message: String,
+    ) -> anyhow::Result<()> {
         tracing::warn!("{message}");
         let now = self.clock.now_ms();
-        let mut batch = sled::Batch::default();
         batch.insert(
             keys::alert(self.next_id()?),
             serde_json::to_vec(
@@ -462,8 +470,6 @@ impl Inner {
                 message,
             },
         };
-        audit::write(&mut batch, std::slice::from_ref(&record))?;
-        self.tree.apply_batch(batch)?;
-        self.commit.durable().await
+        audit::write(batch, std::slice::from_ref(&record))
     }
 }
