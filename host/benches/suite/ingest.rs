@@ -5,8 +5,11 @@
 //! Baseline (same run, same data): one event at a time, so every event waits
 //! for a flush of its own. The figure: 256 events in flight sharing flushes.
 //! Needs the built `log-file` component (`cargo xtask bench` builds it).
+//!
+//! A second row: what sled alone takes for the writes of one such event (see
+//! [`floor`]), against the same bytes as one record per event.
 
-use crate::common::{durable, report};
+use crate::common::{durable, floor, report};
 use durable::{engine, event};
 
 use std::sync::Arc;
@@ -16,6 +19,8 @@ use tocsin::engine::Engine;
 const EVENTS: usize = 20_000;
 const BASELINE_EVENTS: usize = 500;
 const IN_FLIGHT: usize = 256;
+/// Events whose writes sled alone takes, for the second row.
+const FLOOR_EVENTS: usize = 10_000;
 
 async fn one_at_a_time(engine: &Engine, n: usize) -> f64 {
     let start = Instant::now();
@@ -68,6 +73,22 @@ pub fn run() {
             baseline: Some(base),
             baseline_name: "one event at a time",
             goal: ">= 20000",
+            higher_is_better: true,
+        }
+        .record();
+        let writes = floor::one_event_writes().await;
+        let bytes: usize = writes.iter().map(|(k, v)| k.len() + v.len()).sum();
+        let (batched, records) = floor::sled_alone(&writes, FLOOR_EVENTS);
+        let measure = format!(
+            "sled alone: one event's {} writes ({bytes} bytes) as one batch, back to back, one thread, no flush, events per second",
+            writes.len()
+        );
+        report::Row {
+            measure: &measure,
+            figure: batched,
+            baseline: Some(records),
+            baseline_name: "the same bytes as one record per event",
+            goal: "-",
             higher_is_better: true,
         }
         .record();

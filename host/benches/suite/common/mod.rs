@@ -2,6 +2,7 @@
 //! matching workload, the peer's copy of it and the report rows.
 
 pub mod durable;
+pub mod floor;
 pub mod peer;
 pub mod report;
 pub mod tickets;
