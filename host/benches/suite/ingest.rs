@@ -6,8 +6,9 @@
 //! for a flush of its own. The figure: 256 events in flight sharing flushes.
 //! Needs the built `log-file` component (`cargo xtask bench` builds it).
 //!
-//! A second row: what sled alone takes for the writes of one such event (see
-//! [`floor`]), against the same bytes as one record per event.
+//! Two more rows: what sled alone takes for the writes of one such event (see
+//! [`floor`]), against the same bytes as one record per event; first with no
+//! flush, then made durable through the same group commit, 256 in flight.
 
 use crate::common::{durable, floor, report};
 use durable::{engine, event};
@@ -88,6 +89,21 @@ pub fn run() {
             figure: batched,
             baseline: Some(records),
             baseline_name: "the same bytes as one record per event",
+            goal: "-",
+            higher_is_better: true,
+        }
+        .record();
+        let batched = floor::sled_durable(&writes, EVENTS, IN_FLIGHT, false).await;
+        let one_record = floor::sled_durable(&writes, EVENTS, IN_FLIGHT, true).await;
+        let measure = format!(
+            "sled alone, durable: those {} writes as one batch per event, {IN_FLIGHT} in flight sharing flushes, events per second",
+            writes.len()
+        );
+        report::Row {
+            measure: &measure,
+            figure: batched,
+            baseline: Some(one_record),
+            baseline_name: "the same bytes as one record per event, written with insert",
             goal: "-",
             higher_is_better: true,
         }

@@ -66,3 +66,67 @@ pub fn sled_alone(writes: &[(Vec<u8>, Vec<u8>)], events: usize) -> (f64, f64) {
     let per_record = events as f64 / start.elapsed().as_secs_f64();
     (per_batch, per_record)
 }
+
+/// Events per second made durable when each of `events` events writes
+/// `writes` under fresh keys and then waits for a shared flush, `width`
+/// events in flight on the caller's runtime, through the engine's
+/// [`GroupCommit`](tocsin::engine::commit::GroupCommit) as ingestion waits.
+/// With `one_record`, the writes' bytes go in as one record with `insert`;
+/// otherwise as one `apply_batch` of all the writes, as ingestion writes them.
+///
+/// The two differ beyond the key count: sled's `apply_batch` takes its
+/// global write lock, which waits for every flush in progress (a flush holds
+/// the read side until its fsync returns), while `insert` only takes the
+/// read side and goes on during a flush.
+pub async fn sled_durable(
+    writes: &[(Vec<u8>, Vec<u8>)],
+    events: usize,
+    width: usize,
+    one_record: bool,
+) -> f64 {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("store");
+    let tree = store.tree("floor-durable").expect("tree");
+    let commit = tocsin::engine::commit::GroupCommit::start(store.db().clone());
+    let writes = Arc::new(writes.to_vec());
+    let record: Arc<Vec<u8>> = Arc::new(
+        writes
+            .iter()
+            .flat_map(|(k, v)| k.iter().chain(v.iter()).copied())
+            .collect(),
+    );
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..width {
+        let (tree, commit, next) = (tree.clone(), commit.clone(), next.clone());
+        let (writes, record) = (writes.clone(), record.clone());
+        tasks.spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= events {
+                    return;
+                }
+                if one_record {
+                    tree.insert(format!("rec/{n:016x}"), record.as_slice())
+                        .expect("insert");
+                } else {
+                    let mut batch = sled::Batch::default();
+                    for (k, v) in writes.iter() {
+                        let mut key = k.clone();
+                        key.extend_from_slice(format!("/{n:08x}").as_bytes());
+                        batch.insert(key, v.as_slice());
+                    }
+                    tree.apply_batch(batch).expect("apply");
+                }
+                commit.durable().await.expect("flush");
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("task");
+    }
+    events as f64 / start.elapsed().as_secs_f64()
+}
