@@ -8,6 +8,11 @@
 //! to the file named by `TOCSIN_BENCH_OUT`, which `cargo xtask bench`
 //! gathers into one table.
 
+/// The allocator the `tocsin` binary uses (see `host/src/main.rs`), so the
+/// figures are those of what ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cold_start;
 mod common;
 mod http_ingest;
