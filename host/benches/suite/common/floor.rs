@@ -43,20 +43,11 @@ pub fn sled_alone(writes: &[(Vec<u8>, Vec<u8>)], events: usize) -> (f64, f64) {
     let batched = store.tree("floor-batched").expect("tree");
     let start = Instant::now();
     for n in 0..events {
-        let mut batch = sled::Batch::default();
-        for (k, v) in writes {
-            let mut key = k.clone();
-            key.extend_from_slice(format!("/{n:08x}").as_bytes());
-            batch.insert(key, v.as_slice());
-        }
-        batched.apply_batch(batch).expect("apply");
+        batched.apply_batch(batch_for(writes, n)).expect("apply");
     }
     let per_batch = events as f64 / start.elapsed().as_secs_f64();
     let records = store.tree("floor-records").expect("tree");
-    let bytes: Vec<u8> = writes
-        .iter()
-        .flat_map(|(k, v)| k.iter().chain(v.iter()).copied())
-        .collect();
+    let bytes = joined(writes);
     let start = Instant::now();
     for n in 0..events {
         records
@@ -91,12 +82,7 @@ pub async fn sled_durable(
     let tree = store.tree("floor-durable").expect("tree");
     let commit = tocsin::engine::commit::GroupCommit::start(store.db().clone());
     let writes = Arc::new(writes.to_vec());
-    let record: Arc<Vec<u8>> = Arc::new(
-        writes
-            .iter()
-            .flat_map(|(k, v)| k.iter().chain(v.iter()).copied())
-            .collect(),
-    );
+    let record = Arc::new(joined(&writes));
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -113,13 +99,7 @@ pub async fn sled_durable(
                     tree.insert(format!("rec/{n:016x}"), record.as_slice())
                         .expect("insert");
                 } else {
-                    let mut batch = sled::Batch::default();
-                    for (k, v) in writes.iter() {
-                        let mut key = k.clone();
-                        key.extend_from_slice(format!("/{n:08x}").as_bytes());
-                        batch.insert(key, v.as_slice());
-                    }
-                    tree.apply_batch(batch).expect("apply");
+                    tree.apply_batch(batch_for(&writes, n)).expect("apply");
                 }
                 commit.durable().await.expect("flush");
             }
@@ -129,4 +109,23 @@ pub async fn sled_durable(
         done.expect("task");
     }
     events as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Event `n`'s copy of `writes` as one batch: each key suffixed with `/n`.
+fn batch_for(writes: &[(Vec<u8>, Vec<u8>)], n: usize) -> sled::Batch {
+    let mut batch = sled::Batch::default();
+    for (k, v) in writes {
+        let mut key = k.clone();
+        key.extend_from_slice(format!("/{n:08x}").as_bytes());
+        batch.insert(key, v.as_slice());
+    }
+    batch
+}
+
+/// The bytes of `writes`, keys and values, as one record.
+fn joined(writes: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+    writes
+        .iter()
+        .flat_map(|(k, v)| k.iter().chain(v.iter()).copied())
+        .collect()
 }
