@@ -105,7 +105,7 @@ impl Inner {
         invocation: &str,
         commands: &[helpdesk::Command],
         now: i64,
-        batch: &mut sled::Batch,
+        batch: &mut super::writes::Writes,
         deliveries: &mut Vec<Job>,
     ) -> anyhow::Result<Vec<Event>> {
         let mut follow_ons = Vec::new();

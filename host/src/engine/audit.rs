@@ -145,7 +145,7 @@ pub struct Query {
 /// Adds records to a batch: the records of one event go under one key (an
 /// ingestion writes its whole chain at once), with one index entry per
 /// distinct rule, plugin and item they mention.
-pub fn write(batch: &mut sled::Batch, records: &[Record]) -> anyhow::Result<()> {
+pub fn write(batch: &mut super::writes::Writes, records: &[Record]) -> anyhow::Result<()> {
     let mut by_event: Vec<(&str, Vec<&Record>)> = Vec::new();
     for r in records {
         match by_event.iter_mut().find(|(e, _)| *e == r.event) {

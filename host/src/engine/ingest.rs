@@ -1,10 +1,14 @@
 //! Ingestion: validate, update the item mirror, match, gate each action,
-//! enqueue jobs, audit; all in one atomic batch, acknowledged after a shared
-//! flush. Also ends coalescing windows (their waiting items become one job).
+//! enqueue jobs, audit; acknowledged after a shared flush. A help desk's
+//! event is stored key by key with its event record last (see
+//! [`super::writes`]); a scheduler's or follow-on event, which carries a write
+//! of its own (a cursor, an owed record), in one atomic batch. Also ends
+//! coalescing windows (their waiting items become one job).
 
 use super::audit::{self, Entry, Record};
 use super::gate::{self, Decision, Window};
 use super::outbox::Job;
+use super::writes::Writes;
 use super::{keys, Engine, Inner};
 use crate::catalog::catalog;
 use crate::event::{Event, EventError, ItemSnapshot};
@@ -81,7 +85,7 @@ pub fn check(event: &Event) -> Result<(), EventError> {
 }
 
 /// A finished batch, the jobs it enqueues and the windows now coalescing.
-type Finished = (sled::Batch, Vec<Job>, Vec<(i64, Vec<u8>)>);
+type Finished = (Writes, Vec<Job>, Vec<(i64, Vec<u8>)>);
 
 /// What ingestion computes before taking the lock.
 struct Prepared {
@@ -103,7 +107,7 @@ struct Planned {
 /// A batch being built, with the audit records' sequence numbers.
 struct Pending<'a> {
     inner: &'a Inner,
-    batch: sled::Batch,
+    batch: Writes,
     now: i64,
     jobs: Vec<Job>,
     coalescing: Vec<(i64, Vec<u8>)>,
@@ -114,7 +118,7 @@ impl<'a> Pending<'a> {
     fn new(inner: &'a Inner, now: i64) -> Self {
         Pending {
             inner,
-            batch: sled::Batch::default(),
+            batch: Writes::default(),
             now,
             jobs: Vec::new(),
             coalescing: Vec::new(),
@@ -175,8 +179,10 @@ impl Inner {
 
     /// Ingests an event. `only`: the one rule it may fire; `mirror`: whether
     /// its snapshots replace the item mirror (see [`Inner::prepare`]);
-    /// `writes` (`None`: remove the key) join the event's atomic batch (the
-    /// scheduler's cursor, from [`Engine::ingest_scheduled`]).
+    /// `writes` (`None`: remove the key) must be stored with the event, all
+    /// or nothing (the scheduler's cursor, from [`Engine::ingest_scheduled`];
+    /// an owed record): with any, everything goes in one atomic batch;
+    /// without, key by key with the event record last.
     pub(super) async fn ingest_with(
         &self,
         mut event: Event,
@@ -186,6 +192,8 @@ impl Inner {
         writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     ) -> Result<IngestResult, IngestError> {
         check(&event)?;
+        // A write of the caller's must be all or nothing with the event.
+        let atomic = !writes.is_empty();
         // Everything that needs no lock happens first, so concurrent events
         // overlap: the id, serialization, matching and explain.
         if event.id.is_none() {
@@ -196,13 +204,7 @@ impl Inner {
         let (result, pending) = {
             let _one_at_a_time = self.decide.lock().await;
             if let Some(key) = &event.idempotency_key {
-                if let Some(first) = self
-                    .tree
-                    .get(keys::idempotency(key))
-                    .map_err(anyhow::Error::from)?
-                {
-                    let mut result: IngestResult =
-                        serde_json::from_slice(&first).map_err(anyhow::Error::from)?;
+                if let Some(mut result) = self.first_result(key)? {
                     result.duplicate = true;
                     drop(_one_at_a_time);
                     // The first ingestion may still be waiting for its flush.
@@ -219,12 +221,38 @@ impl Inner {
                 }
             }
             let (batch, jobs, coalescing) = p.finish()?;
-            self.tree.apply_batch(batch).map_err(anyhow::Error::from)?;
+            let stored = if atomic {
+                self.tree.apply_batch(batch.into_batch())
+            } else {
+                batch.apply_ordered(&self.tree, &keys::event(&result.event))
+            };
+            stored.map_err(anyhow::Error::from)?;
             (result, (jobs, coalescing))
         };
         self.commit.durable().await?;
         self.enqueue(pending.0, pending.1);
         Ok(result)
+    }
+
+    /// The result of the first ingestion with idempotency key `key`, when
+    /// that ingestion finished storing its event. An idempotency record
+    /// whose event record is missing was left by an ingestion the process
+    /// stopped in (it wrote its keys one by one, the event record last, and
+    /// never returned success): the event is ingested anew.
+    fn first_result(&self, key: &str) -> anyhow::Result<Option<IngestResult>> {
+        let Some(first) = self.tree.get(keys::idempotency(key))? else {
+            return Ok(None);
+        };
+        let result: IngestResult = serde_json::from_slice(&first)?;
+        if !self.tree.contains_key(keys::event(&result.event))? {
+            tracing::warn!(
+                idempotency_key = key,
+                event = %result.event,
+                "an earlier ingestion with this idempotency key stopped before storing its event; ingesting again"
+            );
+            return Ok(None);
+        }
+        Ok(Some(result))
     }
 
     fn enqueue(&self, jobs: Vec<Job>, coalescing: Vec<(i64, Vec<u8>)>) {
@@ -586,7 +614,7 @@ impl Inner {
                 )?;
             }
             let (batch, jobs, coalescing) = p.finish()?;
-            self.tree.apply_batch(batch)?;
+            self.tree.apply_batch(batch.into_batch())?;
             (jobs, coalescing)
         };
         self.commit.durable().await?;

@@ -1,5 +1,7 @@
 //! Key layout of the engine's sled tree. One tree, so that an event, its item
-//! update, its jobs and its gate windows are written in one atomic batch.
+//! update, its jobs and its gate windows can be written in one atomic batch
+//! (scheduler and follow-on events, the worker) or key by key in one order
+//! with the event record last (a help desk's event; see [`super::writes`]).
 //!
 //! | prefix | key | value |
 //! |---|---|---|

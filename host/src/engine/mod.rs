@@ -5,8 +5,8 @@
 //! An event is validated against the catalog, then, under one short lock, it
 //! is matched, each action of each matched rule passes the [`gate`], and the
 //! event, its item updates, its jobs, the windows and the audit records go to
-//! sled in one atomic batch; the call returns once a (shared) flush made that
-//! batch durable ([`commit`]). Workers run due jobs with a per-plugin
+//! sled key by key with the event record last ([`writes`]); the call returns
+//! once a (shared) flush made them durable ([`commit`]). Workers run due jobs with a per-plugin
 //! concurrency limit ([`worker`]); what their help-desk commands do to the
 //! item mirror is in `apply`.
 
@@ -24,6 +24,7 @@ pub mod requests;
 mod scheduled;
 pub mod sink;
 mod worker;
+pub mod writes;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ingest::{check as check_event, IngestError, IngestResult};
@@ -157,8 +158,20 @@ impl Engine {
         }
         let mut queue = Queue::default();
         for kv in tree.scan_prefix("job/") {
-            let (_, v) = kv?;
+            let (k, v) = kv?;
             let job: Job = serde_json::from_slice(&v).context("reading a stored job")?;
+            if !job.coalesced && !tree.contains_key(keys::event(&job.event))? {
+                // Left by an ingestion the process stopped in: it wrote its
+                // jobs, then stopped before its event record (written last),
+                // so it never returned success; the help desk sends it again.
+                tracing::warn!(
+                    event = %job.event,
+                    "dropping job {} of an event whose ingestion never finished",
+                    job.invocation_id()
+                );
+                tree.remove(k)?;
+                continue;
+            }
             queue.due.insert((job.due_ms, job.n));
         }
         let mut owed = Vec::new();

@@ -28,6 +28,14 @@ impl Engine {
         &self.inner.tree
     }
 
+    /// Waits until no ingestion is part-way through storing its keys. A
+    /// help desk's event is stored key by key (index entries, then the item
+    /// mirror, then the rest), so a reader can meet an index entry whose
+    /// mirror write has not landed yet; after this, any such write has.
+    pub(crate) async fn settled(&self) {
+        drop(self.inner.decide.lock().await);
+    }
+
     /// The enabled rules of an event type, in order.
     pub(crate) fn enabled_rules(&self, category: &str, event_type: &str) -> Vec<Arc<CheckedRule>> {
         self.inner

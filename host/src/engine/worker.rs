@@ -197,7 +197,7 @@ impl Inner {
         };
 
         let now = self.clock.now_ms();
-        let mut batch = sled::Batch::default();
+        let mut batch = super::writes::Writes::default();
         let (outcome, message, retry_at) = match &ending {
             Ending::Done(summary) => {
                 batch.remove(keys::job(n));
@@ -292,7 +292,7 @@ impl Inner {
                 ),
             )?;
         }
-        self.tree.apply_batch(batch)?;
+        self.tree.apply_batch(batch.into_batch())?;
         self.commit.durable().await?;
         if !deliveries.is_empty() {
             let mut q = self.queue.lock().expect("queue lock");
@@ -448,7 +448,7 @@ impl Inner {
     /// Adds an alert, and its audit record, to `batch`.
     fn alert(
         &self,
-        batch: &mut sled::Batch,
+        batch: &mut super::writes::Writes,
         rule: Option<&str>,
         event: &str,
         message: String,

@@ -133,7 +133,7 @@ fn sets(mirror: &Value) -> Vec<(&'static str, String)> {
 
 /// Adds to `batch` the set changes of a mirror going from `old` to `new`,
 /// marking each changed set dirty with the item's id.
-pub fn reindex(batch: &mut sled::Batch, old: Option<&Value>, new: &Value) {
+pub fn reindex(batch: &mut crate::engine::writes::Writes, old: Option<&Value>, new: &Value) {
     let (Some(kind), Some(id)) = (new["kind"].as_str(), new["id"].as_str()) else {
         return;
     };
@@ -179,12 +179,12 @@ mod tests {
         let new = json!({"kind": "ticket", "id": "9",
             "fields": {"agent-assigned": "bob", "status": "active"}});
         let db = sled::Config::new().temporary(true).open().unwrap();
-        let mut batch = sled::Batch::default();
+        let mut batch = crate::engine::writes::Writes::default();
         reindex(&mut batch, None, &old);
-        db.apply_batch(batch).unwrap();
-        let mut batch = sled::Batch::default();
+        db.apply_batch(batch.into_batch()).unwrap();
+        let mut batch = crate::engine::writes::Writes::default();
         reindex(&mut batch, Some(&old), &new);
-        db.apply_batch(batch).unwrap();
+        db.apply_batch(batch.into_batch()).unwrap();
         assert_eq!(
             db.scan_prefix(members("ticket", "agent-assigned", "ann"))
                 .count(),
@@ -207,13 +207,13 @@ mod tests {
         let open = json!({"kind": "ticket", "id": "9", "fields": {"group": "g"}});
         let closed =
             json!({"kind": "ticket", "id": "9", "fields": {"group": "g", "status": "closed"}});
-        let mut batch = sled::Batch::default();
+        let mut batch = crate::engine::writes::Writes::default();
         reindex(&mut batch, Some(&open), &closed);
         let db = sled::Config::new().temporary(true).open().unwrap();
         let mut key = members("ticket", "group", "g");
         key.push(b'9');
         db.insert(key, vec![]).unwrap();
-        db.apply_batch(batch).unwrap();
+        db.apply_batch(batch.into_batch()).unwrap();
         assert_eq!(db.scan_prefix(members("ticket", "group", "g")).count(), 0);
     }
 }

@@ -94,7 +94,7 @@ pub fn fresh(entry: &[u8]) -> Vec<u8> {
 
 /// Adds to `batch` the index changes of a mirror going from `old` to `new`;
 /// an entry that is new is also noted as fresh.
-pub fn reindex(batch: &mut sled::Batch, old: Option<&Value>, new: &Value) {
+pub fn reindex(batch: &mut crate::engine::writes::Writes, old: Option<&Value>, new: &Value) {
     let before = old.map(entries).unwrap_or_default();
     let after = entries(new);
     for key in before.iter().filter(|k| !after.contains(k)) {
@@ -141,9 +141,9 @@ mod tests {
         let new = json!({"kind": "ticket", "id": "7", "updated_ms": 9_000, "fields": {}});
         let db = sled::Config::new().temporary(true).open().unwrap();
         db.insert(entries(&old)[0].clone(), vec![]).unwrap();
-        let mut batch = sled::Batch::default();
+        let mut batch = crate::engine::writes::Writes::default();
         reindex(&mut batch, Some(&old), &new);
-        db.apply_batch(batch).unwrap();
+        db.apply_batch(batch.into_batch()).unwrap();
         let keys: Vec<Vec<u8>> = db.iter().keys().map(|k| k.unwrap().to_vec()).collect();
         assert_eq!(keys, [entries(&new)[0].clone(), fresh(&entries(&new)[0])]);
     }

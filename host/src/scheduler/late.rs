@@ -54,7 +54,7 @@ impl Scheduler {
                     marks.push(mark);
                     continue;
                 }
-                let Some(mirror) = self.mirror_at(plan, anchor, &id)? else {
+                let Some(mirror) = self.mirror_settled(plan, anchor, &id).await? else {
                     continue;
                 };
                 let calendar = plan.business.then(|| calendar_of(&calendars, &mirror));

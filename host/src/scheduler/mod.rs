@@ -38,7 +38,7 @@ use std::sync::{Arc, Mutex};
 
 /// Adds to `batch` the time index and count set changes of an item mirror
 /// going from `old` to `new`; the engine calls it for every mirror write.
-pub fn reindex(batch: &mut sled::Batch, old: Option<&Value>, new: &Value) {
+pub fn reindex(batch: &mut crate::engine::writes::Writes, old: Option<&Value>, new: &Value) {
     index::reindex(batch, old, new);
     counts::reindex(batch, old, new);
 }
@@ -354,7 +354,7 @@ impl Scheduler {
             let blocked = pending.is_some();
             let mark = index::mark(rule, &key);
             let marked = plan.business && tree.contains_key(&mark)?;
-            let Some(mirror) = self.mirror_at(plan, anchor, &id)? else {
+            let Some(mirror) = self.mirror_settled(plan, anchor, &id).await? else {
                 tree.remove(&key)?;
                 report.stale += 1;
                 progress.pass(blocked, key.to_vec(), marked.then_some(mark));
@@ -421,6 +421,22 @@ impl Scheduler {
                 source,
             })?;
         Ok((plan.anchor.ms(&mirror) == Some(anchor)).then_some(mirror))
+    }
+
+    /// [`Self::mirror_at`], except that an entry that looks stale is looked
+    /// at again once no ingestion is part-way through its writes: the entry
+    /// may be one whose mirror write had not landed yet.
+    async fn mirror_settled(
+        &self,
+        plan: &Plan,
+        anchor: i64,
+        id: &str,
+    ) -> Result<Option<Value>, SchedulerError> {
+        if let Some(mirror) = self.mirror_at(plan, anchor, id)? {
+            return Ok(Some(mirror));
+        }
+        self.shared.engine.settled().await;
+        self.mirror_at(plan, anchor, id)
     }
 
     /// Ingests the items of `chunk` that pass the rule, with the sweep's
@@ -502,8 +518,14 @@ impl Scheduler {
                     .map(move |r| (c, r))
             })
             .collect();
-        for kv in tree.scan_prefix(counts::DIRTY) {
-            let (key, changed_by) = kv?;
+        let dirty: Vec<(sled::IVec, sled::IVec)> =
+            tree.scan_prefix(counts::DIRTY).collect::<Result<_, _>>()?;
+        if !dirty.is_empty() {
+            // The ingestion that marked a set may not have written the
+            // changed item's mirror yet (it writes the mirror after).
+            engine.settled().await;
+        }
+        for (key, changed_by) in dirty {
             let Some((kind, dimension, value)) = counts::parse_dirty(&key) else {
                 tree.remove(&key)?;
                 continue;

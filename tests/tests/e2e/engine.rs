@@ -287,6 +287,45 @@ async fn an_idempotent_re_send_creates_nothing_new() {
     assert_eq!(engine.audit(&Query::default()).unwrap().len(), audit_before);
 }
 
+/// Ingestion stores its keys one by one with the event record last, so a
+/// process stopped part-way leaves a prefix of them: at worst every key but
+/// the event record, which is what this test leaves by removing it. That
+/// ingestion never returned success; its jobs must not run and its
+/// idempotency record must not turn the help desk's re-send away.
+#[tokio::test]
+async fn an_ingestion_stopped_before_its_event_record_is_ingested_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = [rule(
+        "r",
+        "ticket-created",
+        json!([log("per-item", json!({}))]),
+    )];
+    let mut ev = event("ticket-created", &["1", "2"], json!({}));
+    ev.idempotency_key = Some("hd-43".into());
+    let cut = {
+        let engine = open(dir.path(), clock(), EngineConfig::default(), &rules).await;
+        let cut = engine.ingest(ev.clone()).await.unwrap();
+        let tree = engine.store().tree(tocsin::engine::TREE).unwrap();
+        let removed = tree.remove(format!("ev/{}", cut.event)).unwrap();
+        assert!(removed.is_some(), "the event record is under ev/<id>");
+        assert_eq!(engine.pending_jobs().unwrap().len(), 2);
+        cut
+    };
+    let engine = open(dir.path(), clock(), EngineConfig::default(), &rules).await;
+    assert!(
+        engine.pending_jobs().unwrap().is_empty(),
+        "the jobs of an event never stored are dropped at open"
+    );
+    let again = engine.ingest(ev).await.unwrap();
+    assert!(!again.duplicate, "the re-send is ingested, not turned away");
+    assert_ne!(again.event, cut.event);
+    assert_eq!(again.jobs.len(), 2);
+    assert!(engine.has_event(&again.event).unwrap());
+    engine.run_due().await;
+    let ran: Vec<String> = attempts(&engine, "r").into_iter().map(|a| a.0).collect();
+    assert_eq!(ran, ["ok", "ok"], "each item's job ran once");
+}
+
 #[tokio::test]
 async fn events_outside_the_catalog_are_refused_naming_the_field() {
     let dir = tempfile::tempdir().unwrap();

@@ -58,22 +58,33 @@ pub fn sled_alone(writes: &[(Vec<u8>, Vec<u8>)], events: usize) -> (f64, f64) {
     (per_batch, per_record)
 }
 
+/// How [`sled_durable`] writes one event's writes.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Layout {
+    /// One `apply_batch` of all the writes (how ingestion stored them
+    /// before it went key by key).
+    Batch,
+    /// One `insert` per write, in order (how ingestion stores them).
+    KeyByKey,
+    /// The writes' bytes as one record, one `insert`.
+    OneRecord,
+}
+
 /// Events per second made durable when each of `events` events writes
-/// `writes` under fresh keys and then waits for a shared flush, `width`
-/// events in flight on the caller's runtime, through the engine's
-/// [`GroupCommit`](tocsin::engine::commit::GroupCommit) as ingestion waits.
-/// With `one_record`, the writes' bytes go in as one record with `insert`;
-/// otherwise as one `apply_batch` of all the writes, as ingestion writes them.
+/// `writes` under fresh keys laid out as `layout` and then waits for a
+/// shared flush, `width` events in flight on the caller's runtime, through
+/// the engine's [`GroupCommit`](tocsin::engine::commit::GroupCommit) as
+/// ingestion waits.
 ///
-/// The two differ beyond the key count: sled's `apply_batch` takes its
-/// global write lock, which waits for every flush in progress (a flush holds
-/// the read side until its fsync returns), while `insert` only takes the
-/// read side and goes on during a flush.
+/// Batches and single-key writes differ beyond the key count: sled's
+/// `apply_batch` takes its global write lock, which waits for every flush
+/// in progress (a flush holds the read side until its fsync returns), while
+/// `insert` only takes the read side and goes on during a flush.
 pub async fn sled_durable(
     writes: &[(Vec<u8>, Vec<u8>)],
     events: usize,
     width: usize,
-    one_record: bool,
+    layout: Layout,
 ) -> f64 {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
@@ -95,11 +106,17 @@ pub async fn sled_durable(
                 if n >= events {
                     return;
                 }
-                if one_record {
-                    tree.insert(format!("rec/{n:016x}"), record.as_slice())
-                        .expect("insert");
-                } else {
-                    tree.apply_batch(batch_for(&writes, n)).expect("apply");
+                match layout {
+                    Layout::Batch => tree.apply_batch(batch_for(&writes, n)).expect("apply"),
+                    Layout::KeyByKey => {
+                        for (k, v) in writes.iter() {
+                            tree.insert(suffixed(k, n), v.as_slice()).expect("insert");
+                        }
+                    }
+                    Layout::OneRecord => {
+                        tree.insert(format!("rec/{n:016x}"), record.as_slice())
+                            .expect("insert");
+                    }
                 }
                 commit.durable().await.expect("flush");
             }
@@ -115,11 +132,16 @@ pub async fn sled_durable(
 fn batch_for(writes: &[(Vec<u8>, Vec<u8>)], n: usize) -> sled::Batch {
     let mut batch = sled::Batch::default();
     for (k, v) in writes {
-        let mut key = k.clone();
-        key.extend_from_slice(format!("/{n:08x}").as_bytes());
-        batch.insert(key, v.as_slice());
+        batch.insert(suffixed(k, n), v.as_slice());
     }
     batch
+}
+
+/// `key` suffixed with `/n`, event `n`'s copy of it.
+fn suffixed(key: &[u8], n: usize) -> Vec<u8> {
+    let mut key = key.to_vec();
+    key.extend_from_slice(format!("/{n:08x}").as_bytes());
+    key
 }
 
 /// The bytes of `writes`, keys and values, as one record.
