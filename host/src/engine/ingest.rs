@@ -2,7 +2,8 @@
 //! enqueue jobs, audit; acknowledged after a shared flush. A help desk's
 //! event is stored key by key with its event record last (see
 //! [`super::writes`]); a scheduler's or follow-on event, which carries a write
-//! of its own (a cursor, an owed record), in one atomic batch. Also ends
+//! of its own (a cursor, an owed record), or one that writes a frequency
+//! window, in one atomic batch. Also ends
 //! coalescing windows (their waiting items become one job).
 
 use super::audit::{self, Entry, Record};
@@ -181,8 +182,9 @@ impl Inner {
     /// its snapshots replace the item mirror (see [`Inner::prepare`]);
     /// `writes` (`None`: remove the key) must be stored with the event, all
     /// or nothing (the scheduler's cursor, from [`Engine::ingest_scheduled`];
-    /// an owed record): with any, everything goes in one atomic batch;
-    /// without, key by key with the event record last.
+    /// an owed record): with any, or when a frequency window is written,
+    /// everything goes in one atomic batch; otherwise key by key with the
+    /// event record last.
     pub(super) async fn ingest_with(
         &self,
         mut event: Event,
@@ -221,7 +223,9 @@ impl Inner {
                 }
             }
             let (batch, jobs, coalescing) = p.finish()?;
-            let stored = if atomic {
+            // A frequency window must not outlive a cut ingestion (see
+            // `writes`): an event that writes one goes in one batch.
+            let stored = if atomic || batch.touches(b"win/") {
                 self.tree.apply_batch(batch.into_batch())
             } else {
                 batch.apply_ordered(&self.tree, &keys::event(&result.event))

@@ -13,7 +13,10 @@
 //! ingestion wrote before it. What an interrupted ingestion can leave
 //! behind (jobs and an idempotency record without their event record, index
 //! entries ahead of their mirror) is found by its missing event record and
-//! ignored or removed; see [`super::keys`].
+//! ignored or removed; see [`super::keys`]. An ingestion that writes a
+//! frequency window still goes in one batch: a window left without its
+//! event would suppress that event's own re-send, or hold its items for a
+//! coalesced job whose event is missing.
 
 /// Writes in the order they were made; a key written twice keeps its last
 /// value (and the position of that last write).
@@ -36,6 +39,11 @@ impl Writes {
     /// True when nothing was written.
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
+    }
+
+    /// True when some write is to a key starting with `prefix`.
+    pub fn touches(&self, prefix: &[u8]) -> bool {
+        self.ops.iter().any(|(k, _)| k.starts_with(prefix))
     }
 
     /// The writes that take effect, in order: of several writes to one key,
@@ -127,6 +135,15 @@ mod tests {
                 ]
             );
         }
+    }
+
+    #[test]
+    fn touches_finds_a_write_by_prefix() {
+        let mut w = Writes::default();
+        w.insert(b"job/1".to_vec(), b"job".to_vec());
+        assert!(!w.touches(b"win/"));
+        w.remove(b"win/r/0/*".to_vec());
+        assert!(w.touches(b"win/"));
     }
 
     #[test]

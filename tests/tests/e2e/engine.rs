@@ -287,6 +287,46 @@ async fn an_idempotent_re_send_creates_nothing_new() {
     assert_eq!(engine.audit(&Query::default()).unwrap().len(), audit_before);
 }
 
+/// Re-sends racing their first ingestion: the first stores its keys one by
+/// one under the decide lock, so a re-send never meets it half stored and
+/// takes it for one cut by a crash (idempotency record, no event record).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_re_sends_make_one_ingestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = [rule(
+        "r",
+        "ticket-created",
+        json!([log("per-item", json!({}))]),
+    )];
+    let engine = open(dir.path(), clock(), EngineConfig::default(), &rules).await;
+    // Three sends of each key in a row: the decide lock hands over in
+    // arrival order, so a re-send often waits on its first.
+    const KEYS: usize = 150;
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..3 * KEYS {
+        let engine = engine.clone();
+        tasks.spawn(async move {
+            // Items of its own per key: a rule firing often on one item is
+            // disabled as runaway.
+            let (a, b) = (format!("{}a", n / 3), format!("{}b", n / 3));
+            let mut ev = event("ticket-created", &[&a, &b], json!({}));
+            ev.idempotency_key = Some(format!("hd-{}", n / 3));
+            engine.ingest(ev).await.unwrap()
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        results.push(r.unwrap());
+    }
+    let firsts = results.iter().filter(|r| !r.duplicate).count();
+    assert_eq!(firsts, KEYS, "one ingestion per idempotency key");
+    let mut events: Vec<&str> = results.iter().map(|r| r.event.as_str()).collect();
+    events.sort();
+    events.dedup();
+    assert_eq!(events.len(), KEYS, "every re-send got its first's event");
+    assert_eq!(engine.pending_jobs().unwrap().len(), 2 * KEYS);
+}
+
 /// Ingestion stores its keys one by one with the event record last, so a
 /// process stopped part-way leaves a prefix of them: at worst every key but
 /// the event record, which is what this test leaves by removing it. That
