@@ -6,6 +6,7 @@
 use super::keys;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// One record of an event's chain.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -205,11 +206,30 @@ pub fn query(tree: &sled::Tree, q: &Query) -> anyhow::Result<Vec<Record>> {
         }))
     };
     let mut out = Vec::new();
+    let mut stored: HashMap<String, bool> = HashMap::new();
     for key in keys {
         let Some(bytes) = tree.get(key?)? else {
             continue;
         };
         let records: Vec<Record> = serde_json::from_slice(&bytes)?;
+        // A chain whose event record is missing belongs to an ingestion
+        // still storing its keys, or to one a crash cut (see `writes`):
+        // neither returned success, so neither is shown.
+        let Some(first) = records.first() else {
+            continue;
+        };
+        let event = first.event.clone();
+        let known = match stored.get(&event) {
+            Some(known) => *known,
+            None => {
+                let known = tree.contains_key(keys::event(&event))?;
+                stored.insert(event, known);
+                known
+            }
+        };
+        if !known {
+            continue;
+        }
         for record in records {
             let e = &record.entry;
             let keep = q.event.as_ref().is_none_or(|ev| &record.event == ev)

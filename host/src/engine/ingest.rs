@@ -3,8 +3,8 @@
 //! event is stored key by key with its event record last (see
 //! [`super::writes`]); a scheduler's or follow-on event, which carries a write
 //! of its own (a cursor, an owed record), or one that writes a frequency
-//! window, in one atomic batch. Also ends
-//! coalescing windows (their waiting items become one job).
+//! window, in one atomic batch. Also ends coalescing windows (their waiting
+//! items become one job).
 
 use super::audit::{self, Entry, Record};
 use super::gate::{self, Decision, Window};

@@ -11,9 +11,9 @@
 //! covers all its keys; and sled recovers a prefix of its log in log order,
 //! so after a crash an event record is present only with every key its
 //! ingestion wrote before it. What an interrupted ingestion can leave
-//! behind (jobs and an idempotency record without their event record, index
-//! entries ahead of their mirror) is found by its missing event record and
-//! ignored or removed; see [`super::keys`]. An ingestion that writes a
+//! behind: jobs, dropped at open, and an audit chain and an idempotency
+//! record, ignored, all found by their missing event record; scheduler index
+//! entries ahead of their mirror, dropped as stale. An ingestion that writes a
 //! frequency window still goes in one batch: a window left without its
 //! event would suppress that event's own re-send, or hold its items for a
 //! coalesced job whose event is missing.

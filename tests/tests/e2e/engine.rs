@@ -356,6 +356,14 @@ async fn an_ingestion_stopped_before_its_event_record_is_ingested_again() {
         engine.pending_jobs().unwrap().is_empty(),
         "the jobs of an event never stored are dropped at open"
     );
+    let by_rule = Query {
+        rule: Some("r".into()),
+        ..Default::default()
+    };
+    assert!(
+        engine.audit(&by_rule).unwrap().is_empty(),
+        "the audit shows no chain of an event never stored"
+    );
     let again = engine.ingest(ev).await.unwrap();
     assert!(!again.duplicate, "the re-send is ingested, not turned away");
     assert_ne!(again.event, cut.event);
@@ -364,6 +372,9 @@ async fn an_ingestion_stopped_before_its_event_record_is_ingested_again() {
     engine.run_due().await;
     let ran: Vec<String> = attempts(&engine, "r").into_iter().map(|a| a.0).collect();
     assert_eq!(ran, ["ok", "ok"], "each item's job ran once");
+    let shown = engine.audit(&by_rule).unwrap();
+    assert!(!shown.is_empty());
+    assert!(shown.iter().all(|r| r.event == again.event));
 }
 
 #[tokio::test]
