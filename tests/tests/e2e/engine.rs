@@ -266,14 +266,19 @@ async fn a_permanent_failure_is_dead_lettered_and_replays() {
     );
 }
 
-#[tokio::test]
-async fn an_idempotent_re_send_creates_nothing_new() {
-    let dir = tempfile::tempdir().unwrap();
-    let rules = [rule(
+/// Rule `r`: one per-item `log` action on every ticket created.
+fn per_item_rule() -> [Value; 1] {
+    [rule(
         "r",
         "ticket-created",
         json!([log("per-item", json!({}))]),
-    )];
+    )]
+}
+
+#[tokio::test]
+async fn an_idempotent_re_send_creates_nothing_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = per_item_rule();
     let engine = open(dir.path(), clock(), EngineConfig::default(), &rules).await;
     let mut ev = event("ticket-created", &["1", "2"], json!({}));
     ev.idempotency_key = Some("hd-42".into());
@@ -293,11 +298,7 @@ async fn an_idempotent_re_send_creates_nothing_new() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_re_sends_make_one_ingestion() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = [rule(
-        "r",
-        "ticket-created",
-        json!([log("per-item", json!({}))]),
-    )];
+    let rules = per_item_rule();
     let engine = open(dir.path(), clock(), EngineConfig::default(), &rules).await;
     // Three sends of each key in a row: the decide lock hands over in
     // arrival order, so a re-send often waits on its first.
@@ -335,11 +336,7 @@ async fn concurrent_re_sends_make_one_ingestion() {
 #[tokio::test]
 async fn an_ingestion_stopped_before_its_event_record_is_ingested_again() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = [rule(
-        "r",
-        "ticket-created",
-        json!([log("per-item", json!({}))]),
-    )];
+    let rules = per_item_rule();
     let mut ev = event("ticket-created", &["1", "2"], json!({}));
     ev.idempotency_key = Some("hd-43".into());
     let cut = {
