@@ -18,6 +18,8 @@
 //! event would suppress that event's own re-send, or hold its items for a
 //! coalesced job whose event is missing.
 
+use std::collections::HashMap;
+
 /// Writes in the order they were made; a key written twice keeps its last
 /// value (and the position of that last write).
 #[derive(Debug, Default)]
@@ -49,12 +51,17 @@ impl Writes {
     /// The writes that take effect, in order: of several writes to one key,
     /// only the last.
     fn effective(self) -> impl Iterator<Item = (Vec<u8>, Option<Vec<u8>>)> {
-        let keys: Vec<Vec<u8>> = self.ops.iter().map(|(k, _)| k.clone()).collect();
+        let mut last: HashMap<&[u8], usize> = HashMap::with_capacity(self.ops.len());
+        for (i, (k, _)) in self.ops.iter().enumerate() {
+            last.insert(k, i);
+        }
+        let keep: Vec<bool> = (0..self.ops.len())
+            .map(|i| last[self.ops[i].0.as_slice()] == i)
+            .collect();
         self.ops
             .into_iter()
-            .enumerate()
-            .filter(move |(i, (k, _))| !keys[i + 1..].contains(k))
-            .map(|(_, op)| op)
+            .zip(keep)
+            .filter_map(|(op, keep)| keep.then_some(op))
     }
 
     /// The writes as one atomic sled batch.
