@@ -5,10 +5,11 @@
 //! An event is validated against the catalog, then, under one short lock, it
 //! is matched, each action of each matched rule passes the [`gate`], and the
 //! event, its item updates, its jobs, the windows and the audit records go to
-//! sled key by key with the event record last ([`writes`]); the call returns
-//! once a (shared) flush made them durable ([`commit`]). Workers run due jobs with a per-plugin
-//! concurrency limit ([`worker`]); what their help-desk commands do to the
-//! item mirror is in `apply`.
+//! sled key by key with the event record last (or in one batch, see
+//! [`writes`]); the call returns once a (shared) flush made them durable
+//! ([`commit`]). Workers run due jobs with a per-plugin concurrency limit
+//! ([`worker`]); what their help-desk commands do to the item mirror is in
+//! `apply`.
 
 mod apply;
 pub mod audit;
