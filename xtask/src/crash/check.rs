@@ -1,9 +1,10 @@
-//! After a restart: every acknowledged event is in the audit (written in the
-//! same atomic batch as the event and its jobs), each job it was acknowledged
-//! with has its gate record, and each job ends done or dead-lettered. A job
-//! still open is owed by the outbox, which the restarted server resumes at
-//! once, so the check waits for it; one never run within the drain time has
-//! left the outbox without running (or the outbox stopped): a loss.
+//! After a restart: every acknowledged event is in the audit (written with
+//! the event and its jobs, before the flush its acknowledgment waited for),
+//! each job it was acknowledged with has its gate record, and each job ends
+//! done or dead-lettered. A job still open is owed by the outbox, which the
+//! restarted server resumes at once, so the check waits for it; one never run
+//! within the drain time has left the outbox without running (or the outbox
+//! stopped): a loss.
 
 use super::load::Acked;
 use super::server::Client;

@@ -34,9 +34,8 @@ pub async fn one_event_writes() -> Vec<(Vec<u8>, Vec<u8>)> {
 }
 
 /// Events per second sled takes `writes` at, `events` times under fresh keys
-/// (each key suffixed with the event's number), one atomic batch per event as
-/// ingestion writes them; and, for comparison, the same bytes as one record
-/// per event.
+/// (each key suffixed with the event's number), one atomic batch per event;
+/// and, for comparison, the same bytes as one record per event.
 pub fn sled_alone(writes: &[(Vec<u8>, Vec<u8>)], events: usize) -> (f64, f64) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).expect("store");
