@@ -218,12 +218,11 @@ pub fn query(tree: &sled::Tree, q: &Query) -> anyhow::Result<Vec<Record>> {
         let Some(first) = records.first() else {
             continue;
         };
-        let event = first.event.clone();
-        let known = match stored.get(&event) {
+        let known = match stored.get(&first.event) {
             Some(known) => *known,
             None => {
-                let known = tree.contains_key(keys::event(&event))?;
-                stored.insert(event, known);
+                let known = tree.contains_key(keys::event(&first.event))?;
+                stored.insert(first.event.clone(), known);
                 known
             }
         };
