@@ -4,6 +4,9 @@
 //!
 //! Baseline (same run, same data): one event at a time, so every event waits
 //! for a flush of its own. The figure: 256 events in flight sharing flushes.
+//! Then the same with a time rule and a count rule enabled, so that each
+//! event also writes its tickets' idle index entries and department set
+//! memberships (7 keys more), against none.
 //! Needs the built `log-file` component (`cargo xtask bench` builds it).
 //!
 //! More rows: what sled alone takes for the writes of one such event (see
@@ -76,6 +79,18 @@ pub fn run() {
             baseline: Some(base),
             baseline_name: "one event at a time",
             goal: ">= 20000",
+            higher_is_better: true,
+        }
+        .record();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let keeping = durable::engine_keeping_indexes(dir.path()).await;
+        let kept = in_flight(&keeping, EVENTS, IN_FLIGHT).await;
+        report::Row {
+            measure: "events ingested per second, in process, with a time rule and a count rule enabled (their index and sets written too)",
+            figure: kept,
+            baseline: Some(ours),
+            baseline_name: "no time or count rule",
+            goal: "-",
             higher_is_better: true,
         }
         .record();

@@ -98,7 +98,8 @@ impl Inner {
     }
 
     /// Applies an invocation's commands to the item mirror, lists them for
-    /// the connector, and returns the follow-on events they cause.
+    /// the connector, and returns the follow-on events they cause. Called
+    /// under the decision lock, which is held until the batch is stored.
     pub(super) fn apply_commands(
         &self,
         job: &Job,
@@ -112,6 +113,7 @@ impl Inner {
         // Mirrors changed by earlier commands of this invocation (the batch
         // is not applied yet): a second command on an item builds on the first.
         let mut touched: HashMap<Vec<u8>, Value> = HashMap::new();
+        let kept = self.kept();
         for c in commands {
             let arguments: Value = serde_json::from_str(&c.arguments).unwrap_or(Value::Null);
             let Some(args) = arguments.as_object() else {
@@ -210,7 +212,7 @@ impl Inner {
                         None => None,
                     },
                 };
-                crate::scheduler::reindex(batch, old.as_ref(), &mirror);
+                crate::scheduler::reindex(batch, old.as_ref(), &mirror, &kept);
                 batch.insert(key.clone(), serde_json::to_vec(&mirror)?);
                 touched.insert(key, mirror);
             }

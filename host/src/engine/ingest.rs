@@ -334,12 +334,13 @@ impl Inner {
         for (k, v) in prepared.writes {
             p.batch.insert(k, v);
         }
+        let kept = self.kept();
         for (k, mirror) in prepared.items {
             let old: Option<serde_json::Value> = match self.tree.get(&k)? {
                 Some(v) => serde_json::from_slice(&v).ok(),
                 None => None,
             };
-            crate::scheduler::reindex(&mut p.batch, old.as_ref(), &mirror);
+            crate::scheduler::reindex(&mut p.batch, old.as_ref(), &mirror, &kept);
             p.batch.insert(k, serde_json::to_vec(&mirror)?);
         }
         p.audit(

@@ -16,7 +16,7 @@
 //! | `cmd/` | sequence | a help-desk command for the connector (pull list) |
 //! | `owed/` | event id | a follow-on event a finished job owes, until it is ingested |
 //! | `alert/` | sequence | an alert (runaway rule disabled, cascade cut) |
-//! | `t/` | time indexes and rule cursors | see [`crate::scheduler::index`] |
+//! | `t/` | time indexes, count sets and rule cursors | see [`crate::scheduler::index`], [`crate::scheduler::counts`], [`crate::scheduler::upkeep`] |
 
 /// `ev/<id>`.
 pub fn event(id: &str) -> Vec<u8> {

@@ -37,6 +37,7 @@ use crate::catalog::catalog;
 use crate::matcher::Matcher;
 use crate::plugins::Registry;
 use crate::rules::{RuleRepo, Validator};
+use crate::scheduler::upkeep::{self, Kept};
 use crate::store::Store;
 use anyhow::Context as _;
 use commit::GroupCommit;
@@ -103,6 +104,12 @@ struct Inner {
     config: EngineConfig,
     /// Serializes gate decisions and their batch.
     decide: tokio::sync::Mutex<()>,
+    /// The time indexes and count sets written with the item mirror (read
+    /// and changed under `decide`).
+    kept: RwLock<Arc<Kept>>,
+    /// The kept families that are filled (their markers are stored): the
+    /// scheduler sweeps only these.
+    filled: RwLock<Arc<Kept>>,
     queue: Mutex<Queue>,
     /// Windows with items waiting for their end: (end, key).
     coalescing: Mutex<BTreeSet<(i64, Vec<u8>)>>,
@@ -180,6 +187,9 @@ impl Engine {
             let (_, v) = kv?;
             owed.push(serde_json::from_slice(&v).context("reading an owed follow-on event")?);
         }
+        let matcher = Matcher::new(checked, calendars);
+        let needed = upkeep::needed(|c, t| !matcher.rules_for(c, t).is_empty());
+        let kept = upkeep::fill_at_open(&tree, &needed).context("filling the time indexes")?;
         let mut coalescing = BTreeSet::new();
         for kv in tree.scan_prefix("win/") {
             let (k, v) = kv?;
@@ -197,9 +207,11 @@ impl Engine {
                 registry,
                 sink,
                 repo,
-                matcher: RwLock::new(Matcher::new(checked, calendars)),
+                matcher: RwLock::new(matcher),
                 config,
                 decide: tokio::sync::Mutex::new(()),
+                filled: RwLock::new(Arc::new(kept.clone())),
+                kept: RwLock::new(Arc::new(kept)),
                 queue: Mutex::new(queue),
                 coalescing: Mutex::new(coalescing),
                 limits: Mutex::new(HashMap::new()),
@@ -321,6 +333,11 @@ impl Engine {
 }
 
 impl Inner {
+    /// The time indexes and count sets written with the item mirror.
+    fn kept(&self) -> Arc<Kept> {
+        self.kept.read().expect("kept lock").clone()
+    }
+
     fn list(&self, prefix: &str) -> anyhow::Result<Vec<Job>> {
         self.tree
             .scan_prefix(prefix)

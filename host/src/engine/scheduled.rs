@@ -5,6 +5,7 @@
 use super::{Clock, Engine, IngestError, IngestResult};
 use crate::event::Event;
 use crate::rules::validate::CheckedRule;
+use crate::scheduler::upkeep::{self, Kept};
 use std::sync::Arc;
 
 impl Engine {
@@ -34,6 +35,50 @@ impl Engine {
     /// mirror write has not landed yet; after this, any such write has.
     pub(crate) async fn settled(&self) {
         drop(self.inner.decide.lock().await);
+    }
+
+    /// The kept time indexes and count sets that are filled.
+    pub(crate) fn filled(&self) -> Arc<Kept> {
+        self.inner.filled.read().expect("filled lock").clone()
+    }
+
+    /// Starts keeping every time index and count set the enabled rules need
+    /// and fills it from the item mirror (see [`upkeep`]); returns whether
+    /// any was filled. Ingestion goes on between chunks.
+    pub(crate) async fn keep_needed(&self) -> Result<bool, sled::Error> {
+        let needed = {
+            let matcher = self.inner.matcher.read().expect("matcher lock");
+            upkeep::needed(|c, t| !matcher.rules_for(c, t).is_empty())
+        };
+        let filled = self.filled();
+        let missing: Vec<upkeep::Family> =
+            needed.into_iter().filter(|f| !filled.contains(f)).collect();
+        let tree = &self.inner.tree;
+        for family in &missing {
+            tracing::info!(?family, "filling from the item mirror: a rule needs it");
+            {
+                let _one_at_a_time = self.inner.decide.lock().await;
+                if !self.inner.kept().contains(family) {
+                    // Not written since it was last kept, if ever: what is
+                    // left of it is out of date.
+                    upkeep::clear(tree, family)?;
+                    let mut kept = self.inner.kept.write().expect("kept lock");
+                    *kept = Arc::new(kept.with(*family));
+                }
+            }
+            let mut from = None;
+            loop {
+                let _one_at_a_time = self.inner.decide.lock().await;
+                from = upkeep::fill_chunk(tree, family, from)?;
+                if from.is_none() {
+                    break;
+                }
+            }
+            tree.insert(family.marker(), Vec::new())?;
+            let mut filled = self.inner.filled.write().expect("filled lock");
+            *filled = Arc::new(filled.with(*family));
+        }
+        Ok(!missing.is_empty())
     }
 
     /// The enabled rules of an event type, in order.

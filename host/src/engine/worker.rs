@@ -255,6 +255,15 @@ impl Inner {
         };
         audit::write(&mut batch, std::slice::from_ref(&record))?;
         let mut deliveries = Vec::new();
+        // Commands change the item mirror: they are applied and stored under
+        // the decision lock, like ingestion's mirror writes, so that neither
+        // overwrites the other's index and set changes (and so that filling
+        // an index, see `scheduler::upkeep`, sees every mirror write).
+        let one_at_a_time = if commands.is_empty() {
+            None
+        } else {
+            Some(self.decide.lock().await)
+        };
         let follow_ons = self.apply_commands(
             &job,
             &invocation_id,
@@ -293,6 +302,7 @@ impl Inner {
             )?;
         }
         self.tree.apply_batch(batch.into_batch())?;
+        drop(one_at_a_time);
         self.commit.durable().await?;
         if !deliveries.is_empty() {
             let mut q = self.queue.lock().expect("queue lock");

@@ -2,14 +2,15 @@
 //! Chat Count for Agent / Group / Department, edge-triggered.
 //!
 //! Each open item is a member of its agent's, group's and department's set:
-//! `t/m/<kind>/<dimension>/<value>\0<id>`, written with the mirror in one batch
-//! like the time indexes. A write that changes a set also marks it dirty
+//! `t/m/<kind>/<dimension>/<value>\0<id>`, written with the mirror like the
+//! time indexes (the sets a count rule needs: see [`super::upkeep`]). A write that changes a set also marks it dirty
 //! (`t/d/<kind>/<dimension>/<value>` → the item that changed it). A tick
 //! counts only dirty sets, evaluates each count rule on the changed item with
 //! `count` set, and fires when the rule holds and did not at the last count
 //! (`t/e/<rule>/<value>` remembers that it held): a crossing upward fires
 //! once; the count must drop back below before it fires again.
 
+use super::upkeep::Kept;
 use serde_json::Value;
 
 /// A count event type.
@@ -80,9 +81,12 @@ const DONE: &[&str] = &["closed", "closed-and-locked", "ended", "deleted"];
 /// The condition field a count rule's threshold is written on.
 pub const FIELD: &str = "count";
 
+/// The prefix of every set's members.
+pub const MEMBERS: &str = "t/m/";
+
 /// The prefix of a set's members (a NUL ends the value, which may hold `/`).
 pub fn members(kind: &str, dimension: &str, value: &str) -> Vec<u8> {
-    format!("t/m/{kind}/{dimension}/{value}\0").into_bytes()
+    format!("{MEMBERS}{kind}/{dimension}/{value}\0").into_bytes()
 }
 
 /// The prefix of the dirty marks.
@@ -109,8 +113,23 @@ pub fn edge(rule: &str, value: &str) -> Vec<u8> {
     format!("t/e/{rule}/{value}").into_bytes()
 }
 
-/// The sets a mirrored item belongs to: (dimension, value).
-fn sets(mirror: &Value) -> Vec<(&'static str, String)> {
+/// The member keys of a mirrored item in the sets that are kept.
+pub fn members_kept(mirror: &Value, kept: &Kept) -> Vec<Vec<u8>> {
+    let (Some(kind), Some(id)) = (mirror["kind"].as_str(), mirror["id"].as_str()) else {
+        return Vec::new();
+    };
+    sets(mirror, kept)
+        .into_iter()
+        .map(|(dimension, value)| {
+            let mut key = members(kind, dimension, &value);
+            key.extend_from_slice(id.as_bytes());
+            key
+        })
+        .collect()
+}
+
+/// The kept sets a mirrored item belongs to: (dimension, value).
+fn sets(mirror: &Value, kept: &Kept) -> Vec<(&'static str, String)> {
     let Some(kind) = mirror["kind"].as_str() else {
         return Vec::new();
     };
@@ -120,7 +139,10 @@ fn sets(mirror: &Value) -> Vec<(&'static str, String)> {
         return Vec::new();
     }
     let mut out: Vec<(&'static str, String)> = Vec::new();
-    for c in COUNTS.iter().filter(|c| c.item_kind == kind) {
+    for c in COUNTS
+        .iter()
+        .filter(|c| c.item_kind == kind && kept.counts(kind, c.dimension))
+    {
         if let Some(value) = fields[c.dimension].as_str().filter(|v| !v.is_empty()) {
             let set = (c.dimension, value.to_string());
             if !out.contains(&set) {
@@ -131,14 +153,19 @@ fn sets(mirror: &Value) -> Vec<(&'static str, String)> {
     out
 }
 
-/// Adds to `batch` the set changes of a mirror going from `old` to `new`,
-/// marking each changed set dirty with the item's id.
-pub fn reindex(batch: &mut crate::engine::writes::Writes, old: Option<&Value>, new: &Value) {
+/// Adds to `batch` the changes, in the `kept` sets, of a mirror going from
+/// `old` to `new`, marking each changed set dirty with the item's id.
+pub fn reindex(
+    batch: &mut crate::engine::writes::Writes,
+    old: Option<&Value>,
+    new: &Value,
+    kept: &Kept,
+) {
     let (Some(kind), Some(id)) = (new["kind"].as_str(), new["id"].as_str()) else {
         return;
     };
-    let before = old.map(sets).unwrap_or_default();
-    let after = sets(new);
+    let before = old.map(|m| sets(m, kept)).unwrap_or_default();
+    let after = sets(new, kept);
     let member = |(dimension, value): &(&str, String)| {
         let mut key = members(kind, dimension, value);
         key.extend_from_slice(id.as_bytes());
@@ -180,10 +207,10 @@ mod tests {
             "fields": {"agent-assigned": "bob", "status": "active"}});
         let db = sled::Config::new().temporary(true).open().unwrap();
         let mut batch = crate::engine::writes::Writes::default();
-        reindex(&mut batch, None, &old);
+        reindex(&mut batch, None, &old, &Kept::all());
         db.apply_batch(batch.into_batch()).unwrap();
         let mut batch = crate::engine::writes::Writes::default();
-        reindex(&mut batch, Some(&old), &new);
+        reindex(&mut batch, Some(&old), &new, &Kept::all());
         db.apply_batch(batch.into_batch()).unwrap();
         assert_eq!(
             db.scan_prefix(members("ticket", "agent-assigned", "ann"))
@@ -208,7 +235,7 @@ mod tests {
         let closed =
             json!({"kind": "ticket", "id": "9", "fields": {"group": "g", "status": "closed"}});
         let mut batch = crate::engine::writes::Writes::default();
-        reindex(&mut batch, Some(&open), &closed);
+        reindex(&mut batch, Some(&open), &closed, &Kept::all());
         let db = sled::Config::new().temporary(true).open().unwrap();
         let mut key = members("ticket", "group", "g");
         key.push(b'9');

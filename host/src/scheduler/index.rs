@@ -1,5 +1,5 @@
 //! The ordered time indexes, kept in the engine's tree next to the item
-//! mirror and written in the same batch as it.
+//! mirror and written with it (those a rule needs: see [`super::upkeep`]).
 //!
 //! | key | value |
 //! |---|---|
@@ -14,6 +14,7 @@
 //! and the scheduler drops an entry whose anchor the mirror no longer has.
 
 use super::kinds::KINDS;
+use super::upkeep::Kept;
 use serde_json::Value;
 
 /// The prefix of one index for one item kind.
@@ -63,14 +64,28 @@ pub fn mark(rule: &str, entry: &[u8]) -> Vec<u8> {
     key
 }
 
-/// The index entries of a mirrored item (`{"kind", "id", "fields", "updated_ms"}`).
+/// The index entries of a mirrored item (`{"kind", "id", "fields", "updated_ms"}`)
+/// in every index.
 pub fn entries(mirror: &Value) -> Vec<Vec<u8>> {
+    entries_where(mirror, |_, _| true)
+}
+
+/// The entries of a mirrored item in the indexes that are kept.
+pub fn entries_kept(mirror: &Value, kept: &Kept) -> Vec<Vec<u8>> {
+    entries_where(mirror, |index, kind| kept.index(index, kind))
+}
+
+/// The entries of a mirrored item in the indexes `keep(index, kind)` selects.
+fn entries_where(mirror: &Value, keep: impl Fn(&str, &str) -> bool) -> Vec<Vec<u8>> {
     let (Some(kind), Some(id)) = (mirror["kind"].as_str(), mirror["id"].as_str()) else {
         return Vec::new();
     };
     let mut keys: Vec<Vec<u8>> = Vec::new();
     for k in KINDS.iter().filter(|k| k.item_kind == kind) {
         for (index, anchor) in k.indexes() {
+            if !keep(index, kind) {
+                continue;
+            }
             if let Some(ms) = anchor.ms(mirror) {
                 let key = entry(index, kind, ms, id);
                 if !keys.contains(&key) {
@@ -92,11 +107,16 @@ pub fn fresh(entry: &[u8]) -> Vec<u8> {
     key
 }
 
-/// Adds to `batch` the index changes of a mirror going from `old` to `new`;
-/// an entry that is new is also noted as fresh.
-pub fn reindex(batch: &mut crate::engine::writes::Writes, old: Option<&Value>, new: &Value) {
-    let before = old.map(entries).unwrap_or_default();
-    let after = entries(new);
+/// Adds to `batch` the changes, in the `kept` indexes, of a mirror going
+/// from `old` to `new`; an entry that is new is also noted as fresh.
+pub fn reindex(
+    batch: &mut crate::engine::writes::Writes,
+    old: Option<&Value>,
+    new: &Value,
+    kept: &Kept,
+) {
+    let before = old.map(|m| entries_kept(m, kept)).unwrap_or_default();
+    let after = entries_kept(new, kept);
     for key in before.iter().filter(|k| !after.contains(k)) {
         batch.remove(key.clone());
     }
@@ -142,7 +162,7 @@ mod tests {
         let db = sled::Config::new().temporary(true).open().unwrap();
         db.insert(entries(&old)[0].clone(), vec![]).unwrap();
         let mut batch = crate::engine::writes::Writes::default();
-        reindex(&mut batch, Some(&old), &new);
+        reindex(&mut batch, Some(&old), &new, &Kept::all());
         db.apply_batch(batch.into_batch()).unwrap();
         let keys: Vec<Vec<u8>> = db.iter().keys().map(|k| k.unwrap().to_vec()).collect();
         assert_eq!(keys, [entries(&new)[0].clone(), fresh(&entries(&new)[0])]);

@@ -7,6 +7,7 @@
 //! - [`plan`]: a rule's threshold, from its conditions.
 //! - [`counts`]: count thresholds per agent, group and department, edge-triggered.
 //! - [`lag`]: the lag metric, due instant to firing.
+//! - [`upkeep`]: which indexes and sets are kept (those enabled rules need).
 //!
 //! Each rule has a cursor in its index. A tick sweeps, per rule, the entries
 //! between the cursor and `now - offset` (what came due since the last tick)
@@ -22,6 +23,7 @@ pub mod kinds;
 pub mod lag;
 mod late;
 pub mod plan;
+pub mod upkeep;
 
 pub use error::SchedulerError;
 pub use lag::LagSummary;
@@ -36,11 +38,17 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex};
 
-/// Adds to `batch` the time index and count set changes of an item mirror
-/// going from `old` to `new`; the engine calls it for every mirror write.
-pub fn reindex(batch: &mut crate::engine::writes::Writes, old: Option<&Value>, new: &Value) {
-    index::reindex(batch, old, new);
-    counts::reindex(batch, old, new);
+/// Adds to `batch` the changes, in the `kept` time indexes and count sets,
+/// of an item mirror going from `old` to `new`; the engine calls it for
+/// every mirror write.
+pub fn reindex(
+    batch: &mut crate::engine::writes::Writes,
+    old: Option<&Value>,
+    new: &Value,
+    kept: &upkeep::Kept,
+) {
+    index::reindex(batch, old, new, kept);
+    counts::reindex(batch, old, new, kept);
 }
 
 /// Scheduler settings (`[scheduler]` in the server's configuration file).
@@ -173,10 +181,13 @@ impl Scheduler {
     pub async fn tick(&self, now_ms: i64) -> Result<TickReport, SchedulerError> {
         let _one = self.shared.ticking.lock().await;
         let mut report = TickReport::default();
+        // An index a rule has just started to need is filled first; what it
+        // was filled with was never noted fresh, so every rule sweeps.
+        let filled = self.shared.engine.keep_needed().await?;
         let plans = self.plans();
         // Entries indexed behind a cursor first: a sweep moves cursors past
         // entries it fires itself.
-        let fresh = self.late(&plans, now_ms, &mut report).await?;
+        let fresh = self.late(&plans, now_ms, &mut report).await? || filled;
         for plan in &plans {
             let rule = &plan.rule.rule.id;
             // Nothing was indexed since the last tick: a wall-clock rule
@@ -264,9 +275,10 @@ impl Scheduler {
         })
     }
 
-    /// The plans of every enabled time rule; rules that cannot be planned
-    /// are left out with a warning (once).
+    /// The plans of every enabled time rule whose index is filled; rules
+    /// that cannot be planned are left out with a warning (once).
     fn plans(&self) -> Vec<Plan> {
+        let filled = self.shared.engine.filled();
         let mut plans = Vec::new();
         for kind in KINDS {
             for rule in self
@@ -275,7 +287,9 @@ impl Scheduler {
                 .enabled_rules(kind.category, kind.event_type)
             {
                 match plan::plan(rule, kind, &self.shared.config) {
-                    Ok(p) => plans.push(p),
+                    Ok(p) if filled.index(p.index, p.kind.item_kind) => plans.push(p),
+                    // Filled at the next tick (a rule enabled since this one began).
+                    Ok(_) => {}
                     Err(e) => {
                         let id = match &e {
                             plan::PlanError::NoThreshold { rule, .. }
@@ -509,8 +523,10 @@ impl Scheduler {
     async fn counts(&self, now: i64, report: &mut TickReport) -> Result<(), SchedulerError> {
         let engine = &self.shared.engine;
         let tree = engine.tree();
+        let filled = engine.filled();
         let rules: Vec<_> = counts::COUNTS
             .iter()
+            .filter(|c| filled.counts(c.item_kind, c.dimension))
             .flat_map(|c| {
                 engine
                     .enabled_rules(c.category, c.event_type)

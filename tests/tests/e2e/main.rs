@@ -26,4 +26,5 @@ mod serve;
 mod smtp;
 mod time_counts;
 mod time_events;
+mod time_upkeep;
 mod web_call;
