@@ -194,6 +194,8 @@ impl Inner {
         writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     ) -> Result<IngestResult, IngestError> {
         check(&event)?;
+        // A flush due while this event is decided waits for it (briefly).
+        let arrival = self.commit.begin();
         // A write of the caller's must be all or nothing with the event.
         let atomic = !writes.is_empty();
         // Everything that needs no lock happens first, so concurrent events
@@ -210,7 +212,7 @@ impl Inner {
                     result.duplicate = true;
                     drop(_one_at_a_time);
                     // The first ingestion may still be waiting for its flush.
-                    self.commit.durable().await?;
+                    arrival.durable().await?;
                     return Ok(result);
                 }
             }
@@ -233,7 +235,7 @@ impl Inner {
             stored.map_err(anyhow::Error::from)?;
             (result, (jobs, coalescing))
         };
-        self.commit.durable().await?;
+        arrival.durable().await?;
         self.enqueue(pending.0, pending.1);
         Ok(result)
     }

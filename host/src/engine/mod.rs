@@ -200,7 +200,8 @@ impl Engine {
         }
         Ok(Engine {
             inner: Arc::new(Inner {
-                commit: GroupCommit::start(store.db().clone()),
+                commit: GroupCommit::start(store.db().clone())
+                    .context("starting the flusher thread")?,
                 db: store.db().clone(),
                 tree,
                 clock,

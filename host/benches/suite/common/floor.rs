@@ -90,7 +90,7 @@ pub async fn sled_durable(
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).expect("store");
     let tree = store.tree("floor-durable").expect("tree");
-    let commit = tocsin::engine::commit::GroupCommit::start(store.db().clone());
+    let commit = tocsin::engine::commit::GroupCommit::start(store.db().clone()).expect("flusher");
     let writes = Arc::new(writes.to_vec());
     let record = Arc::new(joined(&writes));
     let next = Arc::new(AtomicUsize::new(0));
