@@ -291,6 +291,12 @@ mod tests {
         );
     }
 
+    /// Members of the ticket set of `group`.
+    fn members(db: &sled::Db, group: &str) -> usize {
+        db.scan_prefix(counts::members("ticket", "group", group))
+            .count()
+    }
+
     /// Writes a ticket's mirror as ingestion does: the kept families' changes
     /// from its stored mirror, then the mirror.
     fn ingest(db: &sled::Db, kept: &Kept, n: usize, fields: Value) {
@@ -328,12 +334,7 @@ mod tests {
         ingest(&db, &kept, 0, json!({"group": "a", "status": "closed"}));
         ingest(&db, &kept, 99, json!({"group": "b"}));
         assert_eq!(fill_chunk(&db, &group, next).unwrap(), None);
-        let a = db
-            .scan_prefix(counts::members("ticket", "group", "a"))
-            .count();
-        let b = db
-            .scan_prefix(counts::members("ticket", "group", "b"))
-            .count();
+        let (a, b) = (members(&db, "a"), members(&db, "b"));
         assert_eq!((a, b), (CHUNK + 8, 1));
     }
 
@@ -381,12 +382,7 @@ mod tests {
             db.scan_prefix(index::prefix("created", "ticket")).count(),
             0
         );
-        let a = db
-            .scan_prefix(counts::members("ticket", "group", "a"))
-            .count();
-        let b = db
-            .scan_prefix(counts::members("ticket", "group", "b"))
-            .count();
+        let (a, b) = (members(&db, "a"), members(&db, "b"));
         assert_eq!((a, b), (CHUNK.div_ceil(2) + 2, CHUNK.div_ceil(2) + 1));
         assert!(!db.contains_key(&stale).unwrap());
         let stored = Kept::stored(&db).unwrap();
